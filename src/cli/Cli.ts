@@ -1,0 +1,148 @@
+import { Either, Option, Redacted } from "effect"
+import { homedir } from "node:os"
+import { join } from "node:path"
+import { parseArgs } from "node:util"
+import { parse as parseIni } from "ini"
+import { expandHome } from "../files/expandHome.js"
+import type { ContreeConfigShape, LogLevelName, ServerMode } from "../services/ContreeConfig.js"
+import { serverName, version } from "../version.js"
+
+export type CliAction =
+  | { readonly _tag: "Serve"; readonly config: ContreeConfigShape }
+  | { readonly _tag: "Help"; readonly text: string }
+  | { readonly _tag: "Version"; readonly text: string }
+
+/** A setting: its flag, its environment variable, where it lives in the INI file, and its default. */
+interface Setting {
+  readonly flag: string
+  readonly env: string
+  readonly ini: readonly [section: string, key: string]
+  readonly fallback: string | undefined
+  readonly help: string
+}
+
+const defaultConfigPath = join(homedir(), ".config", "contree", "mcp.ini")
+
+const settings = {
+  url: { flag: "url", env: "CONTREE_MCP_URL", ini: ["DEFAULT", "url"], fallback: "https://contree.dev", help: "ConTree API base URL (/v1 is appended)" },
+  token: { flag: "token", env: "CONTREE_MCP_TOKEN", ini: ["DEFAULT", "token"], fallback: undefined, help: "ConTree API token. Prefer the INI file: flags and env vars can show up in process listings" },
+  mode: { flag: "mode", env: "CONTREE_MCP_MODE", ini: ["DEFAULT", "mode"], fallback: "stdio", help: "Transport: stdio or http" },
+  logLevel: { flag: "log-level", env: "CONTREE_MCP_LOG_LEVEL", ini: ["DEFAULT", "log_level"], fallback: "warning", help: "debug, info, warning, error or critical (logs go to stderr)" },
+  httpListen: { flag: "http-listen", env: "CONTREE_MCP_HTTP_LISTEN", ini: ["http", "listen"], fallback: "127.0.0.1", help: "HTTP mode: address to listen on" },
+  httpPort: { flag: "http-port", env: "CONTREE_MCP_HTTP_PORT", ini: ["http", "port"], fallback: "9452", help: "HTTP mode: port" },
+  cacheFiles: { flag: "cache-files", env: "CONTREE_MCP_CACHE_FILES", ini: ["cache", "files"], fallback: "~/.cache/contree_mcp/files.db", help: "File-sync database" },
+  cacheGeneral: { flag: "cache-general", env: "CONTREE_MCP_CACHE_GENERAL", ini: ["cache", "general"], fallback: "~/.cache/contree_mcp/cache.db", help: "Cache database" },
+  cachePruneDays: { flag: "cache-prune-days", env: "CONTREE_MCP_CACHE_PRUNE_DAYS", ini: ["cache", "prune_days"], fallback: "60", help: "Delete cache entries older than this many days; 0 keeps everything" }
+} satisfies Record<string, Setting>
+
+type Key = keyof typeof settings
+
+export const helpText = (): string => {
+  const rows = Object.values(settings).map((s: Setting) =>
+    `  --${s.flag.padEnd(18)} ${s.help}\n  ${" ".repeat(20)} env ${s.env}, ini [${s.ini[0]}] ${s.ini[1]}${
+      s.fallback === undefined ? "" : `, default ${s.fallback}`
+    }`
+  )
+  return [
+    `${serverName} ${version}: MCP server for isolated sandboxes over immutable images (ConTree).`,
+    "",
+    `Usage: ${serverName} [options]`,
+    "",
+    "Options (command line > environment > config file > default):",
+    ...rows,
+    "  --help               Show this help",
+    "  --version            Show the version",
+    "",
+    `Config file: CONTREE_MCP_CONFIG, default ${defaultConfigPath}`,
+    "  [DEFAULT]",
+    "  url = https://contree.dev/",
+    "  token = <TOKEN>",
+    ""
+  ].join("\n")
+}
+
+const logLevels: Record<string, LogLevelName> = {
+  debug: "debug",
+  info: "info",
+  warn: "warning",
+  warning: "warning",
+  error: "error",
+  critical: "critical",
+  fatal: "critical"
+}
+
+type ReadFile = (path: string) => string | undefined
+
+/**
+ * Resolves the configuration from the command line, the environment and the INI file.
+ * Returns a message naming the offending setting and what it accepts on bad input.
+ */
+export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<string, string | undefined>>, readFile: ReadFile): Either.Either<CliAction, string> => {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        ...Object.fromEntries(Object.values(settings).map((s: Setting) => [s.flag, { type: "string" as const }])),
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" }
+      }
+    })
+  } catch (error) {
+    return Either.left(`${error instanceof Error ? error.message : String(error)}\nRun '${serverName} --help' for the options.`)
+  }
+  if (parsed.values["help"] === true) return Either.right({ _tag: "Help", text: helpText() })
+  if (parsed.values["version"] === true) return Either.right({ _tag: "Version", text: `${serverName} ${version}` })
+
+  const configPath = expandHome(env["CONTREE_MCP_CONFIG"] || defaultConfigPath)
+  const iniText = readFile(configPath)
+  let ini: Record<string, unknown> = {}
+  if (iniText !== undefined) {
+    try {
+      ini = parseIni(iniText)
+    } catch (error) {
+      return Either.left(`cannot parse the config file ${configPath}: ${String(error)}`)
+    }
+  }
+  const fromIni = ([section, key]: readonly [string, string]): string | undefined => {
+    const scope = section === "DEFAULT" ? ini : ini[section]
+    const value = typeof scope === "object" && scope !== null ? (scope as Record<string, unknown>)[key] : undefined
+    return value === undefined || value === null ? undefined : String(value)
+  }
+  const value = (key: Key): string | undefined => {
+    const s: Setting = settings[key]
+    const flag = (parsed.values as Record<string, string | boolean | undefined>)[s.flag]
+    return (typeof flag === "string" ? flag : undefined) ?? (env[s.env] || undefined) ?? fromIni(s.ini) ?? s.fallback
+  }
+  const invalid = (key: Key, got: string, allowed: string) =>
+    Either.left(`invalid ${settings[key].flag} '${got}' (from --${settings[key].flag}, ${settings[key].env} or ${configPath}): ${allowed}`)
+
+  const mode = value("mode")!.toLowerCase()
+  if (mode !== "stdio" && mode !== "http") return invalid("mode", mode, "use stdio or http")
+  const level = logLevels[value("logLevel")!.toLowerCase()]
+  if (level === undefined) return invalid("logLevel", value("logLevel")!, "use debug, info, warning, error or critical")
+  const port = Number(value("httpPort"))
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return invalid("httpPort", value("httpPort")!, "use a port number from 0 to 65535")
+  const pruneDays = Number(value("cachePruneDays"))
+  if (!Number.isFinite(pruneDays)) return invalid("cachePruneDays", value("cachePruneDays")!, "use a number of days")
+  const url = value("url")!
+  if (!/^https?:\/\/[^/]/.test(url)) return invalid("url", url, "use an http:// or https:// URL")
+  const token = value("token")
+
+  return Either.right({
+    _tag: "Serve",
+    config: {
+      url,
+      token: token ? Option.some(Redacted.make(token.trim())) : Option.none(),
+      mode: mode satisfies ServerMode,
+      logLevel: level,
+      httpListen: value("httpListen")!,
+      httpPort: port,
+      cacheFiles: expandHome(value("cacheFiles")!),
+      cacheGeneral: expandHome(value("cacheGeneral")!),
+      cachePruneDays: pruneDays
+    }
+  })
+}

@@ -1,0 +1,275 @@
+import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { Duration, Effect, Layer, Option, ParseResult, Schedule, Schema, Stream } from "effect"
+import { createReadStream } from "node:fs"
+import { release } from "node:os"
+import { Image, ImageList } from "../domain/Image.js"
+import { DirectoryListing, UploadedFile } from "../domain/Inspect.js"
+import { SpawnRequest } from "../domain/Instance.js"
+import { CreatedOperation, ImportRequest, Operation, OperationList, operationListItems } from "../domain/Operation.js"
+import { ContreeClient, type UploadBody } from "../services/ContreeClient.js"
+import { ContreeConfig } from "../services/ContreeConfig.js"
+import { ContreeApiError, reasonForStatus } from "../services/ContreeError.js"
+import { RetryPolicy } from "../services/RetryPolicy.js"
+import { serverName, version } from "../version.js"
+
+interface Call {
+  readonly method: string
+  readonly path: string
+}
+
+/** Whether replaying a request can do harm: a POST must not be sent twice after an unknown outcome. */
+const isIdempotent = (method: string) => method !== "POST"
+
+// Connection-level failures that happen before a request reaches the server; safe to replay for any method.
+const notSentCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"])
+const wasNotSent = (cause: unknown): boolean => {
+  for (let c: unknown = cause, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
+    const code = (c as { code?: unknown }).code
+    if (typeof code === "string" && notSentCodes.has(code)) return true
+  }
+  return false
+}
+
+const parseRetryAfter = (value: string | undefined): number | undefined => {
+  if (value === undefined) return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+}
+
+/** The API's error text: the `error` field of a JSON body, else the raw body, else the status. */
+const errorMessage = (status: number, body: string): string => {
+  try {
+    const json: unknown = JSON.parse(body)
+    if (typeof json === "object" && json !== null && "error" in json && typeof json.error === "string") return json.error
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  const text = body.trim()
+  return text.length > 0 ? text.slice(0, 500) : `HTTP ${status}`
+}
+
+class Retryable {
+  constructor(readonly error: ContreeApiError, readonly retry: boolean, readonly afterMs: number | undefined) {}
+}
+
+const userAgent = `${serverName}/${version} node/${process.versions.node} ${process.platform}/${release()}`
+
+/** The cloud backend: ConTree REST API v1 over HTTP. */
+export const makeContreeClientHttp = Effect.gen(function*() {
+  const config = yield* ContreeConfig
+  const policy = yield* RetryPolicy
+  const baseUrl = `${config.url.replace(/\/+$/, "")}/v1`
+  const http = (yield* HttpClient.HttpClient).pipe(
+    HttpClient.mapRequest((request) => {
+      const withBase = HttpClientRequest.prependUrl(request, baseUrl).pipe(HttpClientRequest.setHeader("user-agent", userAgent))
+      return Option.match(config.token, {
+        onNone: () => withBase,
+        onSome: (token) => HttpClientRequest.bearerToken(withBase, token)
+      })
+    })
+  )
+
+  const fail = (call: Call, reason: ContreeApiError["reason"], message: string, status?: number) =>
+    new ContreeApiError({ reason, message, method: call.method, path: call.path, ...(status === undefined ? {} : { status }) })
+
+  const missingToken = (call: Call) =>
+    fail(
+      call,
+      "Unauthorized",
+      "No ConTree API token is configured. Put `token = <TOKEN>` under [DEFAULT] in ~/.config/contree/mcp.ini " +
+        "(or set CONTREE_MCP_TOKEN, or pass --token) and restart the server."
+    )
+
+  /**
+   * Sends one request and reads its response with `read`, all under the per-attempt timeout.
+   * 425 and 429 are retried for every method, honouring Retry-After; 5xx, time-outs and lost
+   * connections only for idempotent methods (or when nothing reached the server).
+   */
+  const send = <A>(
+    call: Call,
+    request: HttpClientRequest.HttpClientRequest,
+    read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, ContreeApiError>,
+    accept: (status: number) => boolean = (status) => status < 300
+  ): Effect.Effect<A, ContreeApiError> => {
+    const idempotent = isIdempotent(call.method)
+    const attempt = http.execute(request).pipe(
+      Effect.mapError((error) =>
+        new Retryable(fail(call, "Transport", `cannot reach the ConTree API: ${error.message}`), idempotent || wasNotSent(error.cause), undefined)
+      ),
+      Effect.flatMap((response) =>
+        accept(response.status)
+          ? read(response).pipe(Effect.mapError((error) => new Retryable(error, false, undefined)))
+          : response.text.pipe(
+            Effect.orElseSucceed(() => ""),
+            Effect.flatMap((body) => {
+              const status = response.status
+              const retry = status === 425 || status === 429 || (status >= 500 && idempotent)
+              return Effect.fail(
+                new Retryable(fail(call, reasonForStatus(status), errorMessage(status, body), status), retry, parseRetryAfter(response.headers["retry-after"]))
+              )
+            })
+          )
+      ),
+      Effect.timeoutFail({
+        duration: policy.requestTimeout,
+        onTimeout: () =>
+          new Retryable(fail(call, "Timeout", `no answer within ${Duration.format(policy.requestTimeout)}`), idempotent, undefined)
+      })
+    )
+    const schedule = Schedule.intersect(policy.transient, Schedule.identity<Retryable>()).pipe(
+      Schedule.whileInput((r: Retryable) => r.retry),
+      Schedule.modifyDelay(([, r], delay) =>
+        r.afterMs === undefined ? delay : Duration.max(delay, Duration.millis(Math.min(r.afterMs, 60_000)))
+      )
+    )
+    return Option.isNone(config.token)
+      ? Effect.fail(missingToken(call))
+      : attempt.pipe(Effect.retry(schedule), Effect.mapError((r) => r.error), Effect.withSpan(`ContreeClient ${call.method} ${call.path}`))
+  }
+
+  const decode = <A, I>(call: Call, schema: Schema.Schema<A, I>) => (response: HttpClientResponse.HttpClientResponse) =>
+    response.json.pipe(
+      Effect.flatMap(Schema.decodeUnknown(schema)),
+      Effect.mapError((error) =>
+        fail(
+          call,
+          "Decode",
+          ParseResult.isParseError(error)
+            ? `unexpected response from the ConTree API: ${ParseResult.TreeFormatter.formatErrorSync(error)}`
+            : `unreadable response from the ConTree API: ${error.message}`,
+          response.status
+        )
+      )
+    )
+
+  const readBytes = (call: Call) => (response: HttpClientResponse.HttpClientResponse) =>
+    response.arrayBuffer.pipe(
+      Effect.map((buffer) => new Uint8Array(buffer)),
+      Effect.mapError((error) => fail(call, "Transport", `download interrupted: ${error.message}`))
+    )
+
+  const ignoreBody = () => Effect.void
+
+  const seg = encodeURIComponent
+
+  const getJson = <A, I>(path: string, schema: Schema.Schema<A, I>, params: Record<string, string | undefined> = {}) => {
+    const call = { method: "GET", path }
+    return send(call, HttpClientRequest.get(path).pipe(HttpClientRequest.setUrlParams(definedParams(params)), HttpClientRequest.acceptJson), decode(call, schema))
+  }
+
+  const exists = (path: string, params: Record<string, string>) => {
+    const call = { method: "HEAD", path }
+    return send(call, HttpClientRequest.head(path).pipe(HttpClientRequest.setUrlParams(params)), (r) => Effect.succeed(r.status < 300), (s) => s < 300 || s === 404)
+  }
+
+  /** The operation id of a spawn or import: the body's uuid, else the last segment of Location. */
+  const createOperation = (path: string, body: unknown) => {
+    const call = { method: "POST", path }
+    return send(call, HttpClientRequest.post(path).pipe(HttpClientRequest.bodyUnsafeJson(body), HttpClientRequest.acceptJson), (response) =>
+      decode(call, CreatedOperation)(response).pipe(
+        Effect.flatMap(({ uuid }) => {
+          const fromLocation = response.headers["location"]?.replace(/\/+$/, "").split("/").pop() ?? ""
+          const id = uuid !== "" ? uuid : fromLocation
+          return id !== "" ? Effect.succeed(id) : Effect.fail(fail(call, "Decode", "the ConTree API returned no operation id", response.status))
+        })
+      ))
+  }
+
+  const uploadRequest = (body: UploadBody) => {
+    const request = HttpClientRequest.post("/files").pipe(HttpClientRequest.acceptJson)
+    return body._tag === "Bytes"
+      ? HttpClientRequest.bodyUint8Array(request, body.bytes, "application/octet-stream")
+      : HttpClientRequest.bodyStream(
+        request,
+        Stream.fromAsyncIterable(createReadStream(body.path), (cause) => cause).pipe(
+          Stream.map((chunk) => chunk as Uint8Array),
+          Stream.orDie
+        ),
+        { contentType: "application/octet-stream", contentLength: body.size }
+      )
+  }
+
+  return ContreeClient.of({
+    listImages: (q) =>
+      getJson("/images", ImageList, {
+        limit: String(q.limit),
+        offset: String(q.offset),
+        tagged: q.tagged === undefined ? undefined : q.tagged ? "1" : "0",
+        tag: q.tagPrefix,
+        since: q.since,
+        until: q.until
+      }).pipe(Effect.map((list) => list.images)),
+    importImage: (request) => createOperation("/images/import", Schema.encodeSync(ImportRequest)(request)),
+    tagImage: (uuid, tag) => {
+      const call = { method: "PATCH", path: `/images/${seg(uuid)}/tag` }
+      return send(call, HttpClientRequest.patch(call.path).pipe(HttpClientRequest.bodyUnsafeJson({ tag }), HttpClientRequest.acceptJson), decode(call, Image))
+    },
+    untagImage: (uuid) => {
+      const call = { method: "DELETE", path: `/images/${seg(uuid)}/tag` }
+      return send(call, HttpClientRequest.del(call.path), ignoreBody)
+    },
+    // Answered with a redirect to `/inspect/{uuid}/`, which fetch follows.
+    resolveTag: (tag) => getJson("/inspect/", Image, { tag }),
+    getImage: (uuid) => getJson(`/inspect/${seg(uuid)}/`, Image),
+    listDirectory: (uuid, path) => getJson(`/inspect/${seg(uuid)}/list`, DirectoryListing, { path }),
+    listDirectoryText: (uuid, path) => {
+      const call = { method: "GET", path: `/inspect/${seg(uuid)}/list` }
+      return send(call, HttpClientRequest.get(call.path).pipe(HttpClientRequest.setUrlParams({ path, text: "" })), (r) =>
+        r.text.pipe(Effect.mapError((e) => fail(call, "Transport", `listing interrupted: ${e.message}`))))
+    },
+    readFile: (uuid, path) => {
+      const call = { method: "GET", path: `/inspect/${seg(uuid)}/download` }
+      return send(call, HttpClientRequest.get(call.path).pipe(HttpClientRequest.setUrlParams({ path })), readBytes(call))
+    },
+    downloadFile: (uuid, path) => {
+      const call = { method: "GET", path: `/inspect/${seg(uuid)}/download` }
+      // Only the wait for response headers is timed; the body streams for as long as it needs.
+      return send(call, HttpClientRequest.get(call.path).pipe(HttpClientRequest.setUrlParams({ path })), Effect.succeed).pipe(
+        Effect.map((response) => response.stream.pipe(Stream.mapError((e) => fail(call, "Transport", `download interrupted: ${e.message}`)))),
+        Stream.unwrap
+      )
+    },
+    fileExists: (uuid, path) => exists(`/inspect/${seg(uuid)}/download`, { path }),
+    uploadFile: (body) => {
+      const call = { method: "POST", path: "/files" }
+      return send(call, uploadRequest(body), decode(call, UploadedFile))
+    },
+    findFileByHash: (sha256) => {
+      const call = { method: "GET", path: "/files" }
+      return send(
+        call,
+        HttpClientRequest.get("/files").pipe(HttpClientRequest.setUrlParams({ sha256 }), HttpClientRequest.acceptJson),
+        (r) => r.status === 404 ? Effect.succeed(Option.none()) : decode(call, UploadedFile)(r).pipe(Effect.map(Option.some)),
+        (s) => s < 300 || s === 404
+      )
+    },
+    fileHashExists: (sha256) => exists("/files", { sha256 }),
+    fileUuidExists: (uuid) => exists("/files", { uuid }),
+    spawnInstance: (request) => createOperation("/instances", Schema.encodeSync(SpawnRequest)(request)),
+    listOperations: (q) =>
+      getJson("/operations", OperationList, {
+        limit: String(q.limit),
+        offset: String(q.offset),
+        status: q.status,
+        kind: q.kind,
+        since: q.since,
+        until: q.until
+      }).pipe(Effect.map(operationListItems)),
+    getOperation: (uuid) => getJson(`/operations/${seg(uuid)}`, Operation),
+    cancelOperation: (uuid) => {
+      const call = { method: "DELETE", path: `/operations/${seg(uuid)}` }
+      return send(call, HttpClientRequest.del(call.path), (r) => Effect.succeed(r.status !== 409), (s) => s < 300 || s === 409)
+    },
+    whoami: getJson("/whoami", Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+  })
+})
+
+const definedParams = (params: Record<string, string | undefined>): Record<string, string> =>
+  Object.fromEntries(Object.entries(params).filter((entry): entry is [string, string] => entry[1] !== undefined))
+
+export const ContreeClientLive: Layer.Layer<ContreeClient, never, HttpClient.HttpClient | ContreeConfig> = Layer.effect(
+  ContreeClient,
+  makeContreeClientHttp
+)

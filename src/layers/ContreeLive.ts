@@ -1,0 +1,45 @@
+import { FetchHttpClient } from "@effect/platform"
+import { Effect, Layer, Option } from "effect"
+import type { ContreeCache } from "../services/ContreeCache.js"
+import type { ContreeClient } from "../services/ContreeClient.js"
+import { ContreeConfig, type ContreeConfigShape } from "../services/ContreeConfig.js"
+import type { OperationWaiter } from "../services/OperationWaiter.js"
+import { CachePruning } from "./CachePruning.js"
+import { ContreeCacheSqlite } from "./ContreeCacheSqlite.js"
+import { ContreeClientLive } from "./ContreeClientLive.js"
+import { ContreeClientMemo } from "./ContreeClientMemo.js"
+import { OperationWaiterLive } from "./OperationWaiterLive.js"
+
+export type ContreeServices = ContreeClient | ContreeCache | OperationWaiter | ContreeConfig
+
+/** A cache database that cannot be opened (read-only home, say) degrades to memory instead of stopping the server. */
+const cacheLayer = (filename: string) =>
+  ContreeCacheSqlite(filename).pipe(
+    Layer.catchAll((error) =>
+      Layer.effectDiscard(Effect.logWarning(`${error.message}; using an in-memory cache for this session`)).pipe(
+        Layer.provideMerge(ContreeCacheSqlite(":memory:"))
+      )
+    ),
+    Layer.orDie
+  )
+
+const warnWithoutToken = Layer.effectDiscard(
+  Effect.flatMap(ContreeConfig, (config) =>
+    Option.isNone(config.token)
+      ? Effect.logWarning(
+        "no ConTree token is configured: put `token = <TOKEN>` under [DEFAULT] in ~/.config/contree/mcp.ini " +
+          "(or set CONTREE_MCP_TOKEN). Tools that need the API will say so until then."
+      )
+      : Effect.void)
+)
+
+/** Every service the tools need, for the given configuration. This is the one composition of the app. */
+export const ContreeLive = (config: ContreeConfigShape): Layer.Layer<ContreeServices> => {
+  const Config = Layer.succeed(ContreeConfig, config)
+  const Client = ContreeClientMemo().pipe(Layer.provide(ContreeClientLive), Layer.provide(FetchHttpClient.layer))
+  const Backend = Layer.mergeAll(Client, cacheLayer(config.cacheGeneral))
+  return Layer.mergeAll(OperationWaiterLive, CachePruning, warnWithoutToken).pipe(
+    Layer.provideMerge(Backend),
+    Layer.provideMerge(Config)
+  )
+}

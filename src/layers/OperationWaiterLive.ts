@@ -1,0 +1,149 @@
+import { Deferred, Duration, Effect, FiberId, Layer, Option, Schedule, Schema } from "effect"
+import { Operation } from "../domain/Operation.js"
+import { ContreeCache } from "../services/ContreeCache.js"
+import { ContreeClient } from "../services/ContreeClient.js"
+import type { ContreeApiError } from "../services/ContreeError.js"
+import { recordOperation } from "../services/ImageLineage.js"
+import { OperationWaiter, type WaitOptions, WaitTimeout } from "../services/OperationWaiter.js"
+import { RetryPolicy } from "../services/RetryPolicy.js"
+
+interface Poller {
+  readonly done: Deferred.Deferred<Operation, ContreeApiError>
+  readonly listeners: Set<(op: Operation) => Effect.Effect<void>>
+}
+
+const OPERATION = "operation"
+const encodeOperation = Schema.encodeSync(Operation)
+const decodeOperation = Schema.decodeUnknownOption(Operation)
+
+export const makeOperationWaiter = Effect.gen(function*() {
+  const client = yield* ContreeClient
+  const cache = yield* ContreeCache
+  const policy = yield* RetryPolicy
+  const scope = yield* Effect.scope
+  // Caps status requests in flight, not operations followed: a finished operation never waits for a slot.
+  const permits = yield* Effect.makeSemaphore(policy.pollConcurrency)
+  const pollers = new Map<string, Poller>()
+  const waiting = new Map<string, number>()
+
+  /** Terminal operations are immutable: cache them and record the lineage they reveal. */
+  const remember = (op: Operation) =>
+    op.isTerminal
+      ? cache.put(OPERATION, op.uuid, encodeOperation(op)).pipe(
+        Effect.zipRight(recordOperation(op)),
+        Effect.provideService(ContreeCache, cache),
+        Effect.catchAll((error) => Effect.logWarning(`could not cache operation ${op.uuid}: ${error.message}`))
+      )
+      : Effect.void
+
+  const fetch = (id: string) => permits.withPermits(1)(client.getOperation(id)).pipe(Effect.tap(remember))
+
+  const cached = (id: string) =>
+    cache.get(OPERATION, id).pipe(
+      Effect.map(Option.flatMap((entry) => decodeOperation(entry.data))),
+      Effect.orElseSucceed(() => Option.none<Operation>())
+    )
+
+  const get = (id: string) => Effect.flatMap(cached(id), Option.match({ onSome: Effect.succeed, onNone: () => fetch(id) }))
+
+  const pollUntilTerminal = (id: string, poller: Poller) =>
+    Effect.gen(function*() {
+      const delays = yield* Schedule.driver(policy.poll)
+      while (true) {
+        const op = yield* fetch(id)
+        yield* Effect.forEach(poller.listeners, (listener) => listener(op), { discard: true })
+        if (op.isTerminal) return op
+        yield* Effect.orDie(delays.next(undefined))
+      }
+    })
+
+  /** The single poller of an operation, started on first use and shared by every waiter. */
+  const pollerFor = (id: string) =>
+    Effect.suspend(() => {
+      const existing = pollers.get(id)
+      if (existing !== undefined) return Effect.succeed(existing)
+      const poller: Poller = { done: Deferred.unsafeMake(FiberId.none), listeners: new Set() }
+      pollers.set(id, poller)
+      return pollUntilTerminal(id, poller).pipe(
+        Effect.exit,
+        Effect.flatMap((exit) => Deferred.done(poller.done, exit)),
+        Effect.ensuring(Effect.sync(() => pollers.delete(id))),
+        Effect.forkIn(scope),
+        Effect.as(poller)
+      )
+    })
+
+  const cancelQuietly = (id: string) =>
+    client.cancelOperation(id).pipe(
+      Effect.tap(() => Effect.logInfo(`cancelled operation ${id}`)),
+      Effect.catchAll((error) => Effect.logWarning(`could not cancel operation ${id}: ${error.message}`))
+    )
+
+  const withDeadline = (id: string, timeout: Duration.Duration | undefined) =>
+  <A>(awaiting: Effect.Effect<A, ContreeApiError>): Effect.Effect<A, ContreeApiError | WaitTimeout> =>
+    timeout === undefined ? awaiting : awaiting.pipe(
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: () =>
+          new WaitTimeout({
+            operationId: id,
+            message: `operation ${id} did not finish within ${Duration.format(timeout)}, so it was cancelled`
+          })
+      }),
+      Effect.tapErrorTag("WaitTimeout", () => cancelQuietly(id))
+    )
+
+  /** Registers a waiter (and its progress listener) for the duration of the wait. */
+  const register = (id: string, poller: Poller, listener: WaitOptions["onProgress"]) =>
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        if (listener !== undefined) poller.listeners.add(listener)
+        waiting.set(id, (waiting.get(id) ?? 0) + 1)
+      }),
+      () =>
+        Effect.sync(() => {
+          if (listener !== undefined) poller.listeners.delete(listener)
+          const left = (waiting.get(id) ?? 1) - 1
+          if (left > 0) waiting.set(id, left)
+          else waiting.delete(id)
+        })
+    )
+
+  const wait = (id: string, options: WaitOptions = {}) =>
+    Effect.gen(function*() {
+      const known = yield* cached(id)
+      if (Option.isSome(known)) return known.value
+      const poller = yield* pollerFor(id)
+      yield* register(id, poller, options.onProgress)
+      return yield* Deferred.await(poller.done).pipe(
+        withDeadline(id, options.timeout),
+        // A caller that stops waiting (MCP cancellation, an `any` race) no longer wants the result.
+        Effect.onInterrupt(() => cancelQuietly(id))
+      )
+    }).pipe(Effect.scoped)
+
+  const cancel = (id: string) =>
+    Effect.gen(function*() {
+      const current = yield* get(id)
+      if (current.isTerminal) return { cancelled: current.status === "CANCELLED", operation: current }
+      const accepted = yield* client.cancelOperation(id)
+      const after = yield* fetch(id)
+      return { cancelled: accepted || after.status === "CANCELLED", operation: after }
+    })
+
+  yield* Effect.addFinalizer(() =>
+    Effect.forEach([...waiting.keys()], cancelQuietly, { concurrency: "unbounded", discard: true })
+  )
+
+  return OperationWaiter.of({
+    track: (id) => Effect.asVoid(pollerFor(id)),
+    wait,
+    get,
+    cancel
+  })
+})
+
+export const OperationWaiterLive: Layer.Layer<OperationWaiter, never, ContreeClient | ContreeCache> = Layer.scoped(
+  OperationWaiter,
+  makeOperationWaiter
+)

@@ -1,0 +1,157 @@
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js"
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
+import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js"
+import { Effect } from "effect"
+import { randomUUID } from "node:crypto"
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import { version, serverName } from "../version.js"
+import { renderDocsPage } from "./DocsPage.js"
+import type { Registry } from "./Registry.js"
+
+export interface HttpOptions {
+  readonly listen: string
+  readonly port: number
+}
+
+const MAX_BODY = 8 * 1024 * 1024
+const loopbackNames = ["localhost", "127.0.0.1", "[::1]"]
+
+/** `host[:port]` without the port, keeping IPv6 brackets. */
+const hostName = (hostHeader: string): string => hostHeader.replace(/:\d+$/, "").toLowerCase()
+
+/**
+ * DNS-rebinding defence: a web page can make a browser send requests to 127.0.0.1 under its own
+ * domain name, so only requests addressed to a loopback name (or the listen address itself) are
+ * served, and browser requests only from such origins.
+ */
+const makeGuard = (listen: string) => {
+  const allowed = new Set([...loopbackNames, ...(listen === "0.0.0.0" || listen === "::" ? [] : [listen.includes(":") ? `[${listen}]` : listen])])
+  return (req: IncomingMessage): boolean => {
+    const host = req.headers.host
+    if (host === undefined || !allowed.has(hostName(host))) return false
+    const origin = req.headers.origin
+    if (origin === undefined) return true
+    try {
+      return allowed.has(new URL(origin).hostname.toLowerCase().replace(/^(?!\[)(.*:.*)$/, "[$1]"))
+    } catch {
+      return false
+    }
+  }
+}
+
+const sendJson = (res: ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body))
+}
+
+const rpcError = (res: ServerResponse, status: number, message: string) =>
+  sendJson(res, status, { jsonrpc: "2.0", error: { code: -32000, message }, id: null })
+
+const readJson = (req: IncomingMessage): Promise<unknown> =>
+  new Promise((resolve, reject) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_BODY) {
+        reject(new Error("request body too large"))
+        req.destroy()
+      } else chunks.push(chunk)
+    })
+    req.on("end", () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")))
+      } catch {
+        reject(new Error("request body is not valid JSON"))
+      }
+    })
+    req.on("error", reject)
+  })
+
+/**
+ * Streamable HTTP at `/mcp` (one MCP server per session, all sharing the runtime) and a generated
+ * documentation page at `/`. Listens on 127.0.0.1 unless told otherwise.
+ */
+export const serveHttp = (createServer: () => Server, registry: Registry, options: HttpOptions, connected: Set<Server>) =>
+  Effect.gen(function*() {
+    const sessions = new Map<string, StreamableHTTPServerTransport>()
+    const allowed = makeGuard(options.listen)
+    let docsPage = ""
+
+    const startSession = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {
+      const server = createServer()
+      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: randomUUID,
+        onsessioninitialized: (id) => {
+          sessions.set(id, transport)
+        }
+      })
+      transport.onclose = () => {
+        if (transport.sessionId !== undefined) sessions.delete(transport.sessionId)
+        connected.delete(server)
+      }
+      await server.connect(transport)
+      connected.add(server)
+      await transport.handleRequest(req, res, body)
+    }
+
+    const handle = async (req: IncomingMessage, res: ServerResponse) => {
+      if (!allowed(req)) return rpcError(res, 403, "Forbidden: Host or Origin is not a loopback address of this server")
+      const path = new URL(req.url ?? "/", "http://localhost").pathname
+      if (path === "/" && (req.method === "GET" || req.method === "HEAD")) {
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(req.method === "GET" ? docsPage : undefined)
+        return
+      }
+      if (path !== "/mcp") return sendJson(res, 404, { error: "Not found: the MCP endpoint is /mcp, documentation is at /" })
+      const sessionId = req.headers["mcp-session-id"]
+      if (typeof sessionId === "string") {
+        const transport = sessions.get(sessionId)
+        if (transport === undefined) return rpcError(res, 404, "Session not found; start a new one with initialize")
+        return transport.handleRequest(req, res)
+      }
+      if (req.method !== "POST") return rpcError(res, 400, "Bad Request: no session; send initialize first")
+      const body = await readJson(req)
+      if (!isInitializeRequest(body)) return rpcError(res, 400, "Bad Request: no session; send initialize first")
+      return startSession(req, res, body)
+    }
+
+    const http = createHttpServer((req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        if (!res.headersSent) rpcError(res, 400, error instanceof Error ? error.message : "Bad Request")
+      })
+    })
+
+    const address = yield* Effect.acquireRelease(
+      Effect.async<AddressInfo, Error>((resume) => {
+        http.once("error", (error) => resume(Effect.fail(error)))
+        http.listen(options.port, options.listen, () => resume(Effect.succeed(http.address() as AddressInfo)))
+      }),
+      () =>
+        Effect.promise(async () => {
+          await Promise.all([...sessions.values()].map((transport) => transport.close()))
+          http.closeAllConnections()
+          await new Promise((resolve) => http.close(resolve))
+        })
+    )
+    const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address
+    const mcpUrl = `http://${shownHost}:${address.port}/mcp`
+    docsPage = renderDocsPage({
+      serverName,
+      version,
+      mcpUrl,
+      instructions: registry.instructions,
+      tools: registry.tools,
+      resourceTemplates: registry.resourceTemplates,
+      resources: yield* Effect.forEach(registry.resources, (resource) =>
+        resource.read.pipe(
+          Effect.orElseSucceed(() => ""),
+          Effect.map((content) => ({ uri: resource.uri, name: resource.name, title: resource.title, content }))
+        )),
+      prompts: registry.prompts
+    })
+    // Not a log line: the address to give clients is printed at every log level.
+    yield* Effect.sync(() =>
+      process.stderr.write(`contree-mcp: MCP at ${mcpUrl}, documentation at http://${shownHost}:${address.port}/\n`)
+    )
+    return yield* Effect.never
+  })

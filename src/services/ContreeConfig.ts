@@ -1,0 +1,19 @@
+import { Context, type Option, type Redacted } from "effect"
+
+export type ServerMode = "stdio" | "http"
+export type LogLevelName = "debug" | "info" | "warning" | "error" | "critical"
+
+/** The resolved configuration: command line > environment > INI file > defaults. */
+export interface ContreeConfigShape {
+  readonly url: string
+  readonly token: Option.Option<Redacted.Redacted<string>>
+  readonly mode: ServerMode
+  readonly logLevel: LogLevelName
+  readonly httpListen: string
+  readonly httpPort: number
+  readonly cacheFiles: string
+  readonly cacheGeneral: string
+  readonly cachePruneDays: number
+}
+
+export class ContreeConfig extends Context.Tag("contree/ContreeConfig")<ContreeConfig, ContreeConfigShape>() {}

@@ -1,0 +1,34 @@
+import { Context, Duration, Schedule } from "effect"
+
+/**
+ * Every retry, timeout and polling cadence in one place. Layers read it with `yield* RetryPolicy`;
+ * tests and embedders override it with `Layer.succeed(RetryPolicy, ...)`.
+ */
+export interface RetryPolicyShape {
+  /** Delays between attempts of a retryable request; its length bounds the attempts. */
+  readonly transient: Schedule.Schedule<unknown>
+  /** Upper bound for one HTTP attempt, from sending to the last byte of a JSON body. */
+  readonly requestTimeout: Duration.Duration
+  /** Delays between polls of one operation: fast at first, then backing off. */
+  readonly poll: Schedule.Schedule<unknown>
+  /** Concurrent status requests across all waited operations (not a slot per operation). */
+  readonly pollConcurrency: number
+  /** Extra time a waited run gets beyond its own `timeout`, for queueing and start-up. */
+  readonly runGrace: Duration.Duration
+}
+
+export const defaultRetryPolicy: RetryPolicyShape = {
+  transient: Schedule.exponential("200 millis", 2).pipe(
+    Schedule.jittered,
+    Schedule.union(Schedule.spaced("5 seconds")),
+    Schedule.intersect(Schedule.recurs(5))
+  ),
+  requestTimeout: Duration.seconds(30),
+  poll: Schedule.exponential("50 millis", 1.5).pipe(Schedule.union(Schedule.spaced("2 seconds"))),
+  pollConcurrency: 8,
+  runGrace: Duration.minutes(5)
+}
+
+export class RetryPolicy extends Context.Reference<RetryPolicy>()("contree/RetryPolicy", {
+  defaultValue: () => defaultRetryPolicy
+}) {}

@@ -1,0 +1,87 @@
+import { Duration, Effect, Schema } from "effect"
+import type { InstanceFileSpec } from "../domain/Instance.js"
+import { encodeStream } from "../domain/OutputStream.js"
+import { ContreeClient } from "../services/ContreeClient.js"
+import { OperationWaiter } from "../services/OperationWaiter.js"
+import { RetryPolicy } from "../services/RetryPolicy.js"
+import { OperationView, pendingView, toOperationView } from "./OperationView.js"
+import { AbsolutePath, ImageRefParam, optionalParam, withDefault } from "./params.js"
+import { resolveImage } from "./resolveImage.js"
+import { defineTool } from "./Tool.js"
+import { ToolContext } from "./ToolContext.js"
+
+const Input = Schema.Struct({
+  command: Schema.NonEmptyString.annotations({
+    description: "Shell command (shell=true) or the program to execute (shell=false)"
+  }),
+  image: ImageRefParam,
+  shell: withDefault(Schema.Boolean, true, "Run the command through /bin/sh -c"),
+  env: optionalParam(Schema.Record({ key: Schema.String, value: Schema.String }), "Environment variables for the command"),
+  cwd: withDefault(AbsolutePath, "/root", "Absolute working directory inside the sandbox"),
+  timeout: withDefault(Schema.Int.pipe(Schema.between(1, 86_400)), 30, "Seconds before the command is killed"),
+  disposable: withDefault(
+    Schema.Boolean,
+    true,
+    "true: discard filesystem changes. false: save the resulting filesystem as a new image (result_image)"
+  ),
+  stdin: optionalParam(Schema.String, "Text sent to the command's standard input"),
+  files: optionalParam(
+    Schema.Record({ key: AbsolutePath, value: Schema.NonEmptyTrimmedString }),
+    "Files to place before the command starts: absolute container path -> file uuid from contree_upload"
+  ),
+  wait: withDefault(Schema.Boolean, true, "Wait for the result. false: return the operation_id at once"),
+  truncate_output_at: withDefault(
+    Schema.Int.pipe(Schema.between(1, 16 * 1024 * 1024)),
+    8000,
+    "Maximum bytes kept of each of stdout and stderr"
+  )
+})
+
+export const contreeRun = defineTool({
+  name: "contree_run",
+  title: "Run a command in a sandbox",
+  description: [
+    "Run a command in an isolated sandbox started from an immutable image. Starts a sandbox (the only costly tool besides contree_import_image).",
+    "Nothing a command does can affect the image it started from or the host: destructive experiments are safe.",
+    "disposable=false saves the final filesystem as a new image (result_image) to build on or branch from.",
+    "status SUCCESS means the command ran; judge it by exit_code. timed_out=true means it was killed at `timeout`.",
+    "wait=false returns an operation_id at once: start several, then collect them with contree_wait_operations.",
+    "Guides: contree://guide/quickstart, contree://guide/state, contree://guide/async."
+  ].join("\n"),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  input: Input,
+  output: OperationView,
+  handler: Effect.fn("contree_run")(function*(input) {
+    const client = yield* ContreeClient
+    const waiter = yield* OperationWaiter
+    const policy = yield* RetryPolicy
+    const image = yield* resolveImage(input.image)
+    const files: Record<string, InstanceFileSpec> = {}
+    for (const [path, uuid] of Object.entries(input.files ?? {})) files[path] = { uuid, mode: "0644", uid: 0, gid: 0 }
+    const operationId = yield* client.spawnInstance({
+      command: input.command,
+      image,
+      hostname: "linuxkit",
+      args: [],
+      shell: input.shell,
+      env: input.env ?? {},
+      cwd: input.cwd,
+      disposable: input.disposable,
+      stdin: encodeStream(input.stdin),
+      timeout: input.timeout,
+      truncate_output_at: input.truncate_output_at,
+      files
+    })
+    yield* waiter.track(operationId)
+    if (!input.wait) return pendingView(operationId, "instance")
+    const context = yield* ToolContext
+    const started = Date.now()
+    const op = yield* waiter.wait(operationId, {
+      // The command's own timeout, plus room for queueing and start-up, bounds the wait.
+      timeout: Duration.sum(Duration.seconds(input.timeout), policy.runGrace),
+      onProgress: (current) =>
+        context.progress((Date.now() - started) / 1000, undefined, `operation ${operationId} is ${current.status}`)
+    })
+    return toOperationView(op)
+  })
+})

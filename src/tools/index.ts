@@ -1,0 +1,31 @@
+import { contreeCancelOperation } from "./contree_cancel_operation.js"
+import { contreeDownload } from "./contree_download.js"
+import { contreeGetGuide } from "./contree_get_guide.js"
+import { contreeGetImage } from "./contree_get_image.js"
+import { contreeGetOperation } from "./contree_get_operation.js"
+import { contreeListFiles } from "./contree_list_files.js"
+import { contreeListImages } from "./contree_list_images.js"
+import { contreeListOperations } from "./contree_list_operations.js"
+import { contreeReadFile } from "./contree_read_file.js"
+import { contreeRun } from "./contree_run.js"
+import { contreeSetTag } from "./contree_set_tag.js"
+import { contreeUpload } from "./contree_upload.js"
+import { contreeWaitOperations } from "./contree_wait_operations.js"
+import type { Tool } from "./Tool.js"
+
+/** Every tool, in the order clients list them. */
+export const allTools: ReadonlyArray<Tool> = [
+  contreeRun,
+  contreeListImages,
+  contreeGetImage,
+  contreeSetTag,
+  contreeListFiles,
+  contreeReadFile,
+  contreeUpload,
+  contreeDownload,
+  contreeGetOperation,
+  contreeListOperations,
+  contreeWaitOperations,
+  contreeCancelOperation,
+  contreeGetGuide
+]

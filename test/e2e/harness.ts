@@ -1,0 +1,106 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+
+export const binPath = resolve(import.meta.dirname, "../../dist/bin.js")
+
+export interface ServerEnv {
+  readonly url: string
+  readonly token?: string
+  readonly extraEnv?: Record<string, string>
+  readonly args?: ReadonlyArray<string>
+}
+
+/** An isolated HOME and cache for one server process, so tests never touch the user's files. */
+const sandboxEnv = (server: ServerEnv) => {
+  const home = mkdtempSync(join(tmpdir(), "contree-e2e-"))
+  const env: Record<string, string> = {
+    PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+    HOME: home,
+    CONTREE_MCP_URL: server.url,
+    CONTREE_MCP_CONFIG: join(home, "missing.ini"),
+    CONTREE_MCP_CACHE_GENERAL: join(home, "cache.db"),
+    CONTREE_MCP_CACHE_FILES: join(home, "files.db"),
+    CONTREE_MCP_LOG_LEVEL: "debug",
+    ...(server.token === undefined ? {} : { CONTREE_MCP_TOKEN: server.token }),
+    ...server.extraEnv
+  }
+  return { home, env }
+}
+
+export interface Connected {
+  readonly client: Client
+  readonly stderr: () => string
+  readonly home: string
+  readonly close: () => Promise<void>
+}
+
+export const connectStdio = async (server: ServerEnv): Promise<Connected> => {
+  const { env, home } = sandboxEnv(server)
+  const transport = new StdioClientTransport({ command: process.execPath, args: [binPath, ...(server.args ?? [])], env, stderr: "pipe" })
+  let stderr = ""
+  transport.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8")
+  })
+  const client = new Client({ name: "contree-e2e", version: "1.0.0" })
+  await client.connect(transport)
+  return {
+    client,
+    stderr: () => stderr,
+    home,
+    close: async () => {
+      await client.close()
+      rmSync(home, { recursive: true, force: true })
+    }
+  }
+}
+
+/** Starts the server in HTTP mode on an ephemeral port and waits for the address it prints. */
+export const startHttpServer = async (server: ServerEnv): Promise<{ readonly baseUrl: string; readonly process: ChildProcess; readonly stderr: () => string; readonly stop: () => Promise<void> }> => {
+  const { env, home } = sandboxEnv(server)
+  const child = spawn(process.execPath, [binPath, "--mode", "http", "--http-port", "0", ...(server.args ?? [])], { env, stdio: ["ignore", "pipe", "pipe"] })
+  let stderr = ""
+  const baseUrl = await new Promise<string>((resolveUrl, reject) => {
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8")
+      const match = /MCP at (http:\/\/\S+)\/mcp,/.exec(stderr)
+      if (match?.[1] !== undefined) resolveUrl(match[1])
+    })
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}: ${stderr}`)))
+  })
+  return {
+    baseUrl,
+    process: child,
+    stderr: () => stderr,
+    stop: async () => {
+      child.kill("SIGTERM")
+      await new Promise((done) => child.once("exit", done))
+      rmSync(home, { recursive: true, force: true })
+    }
+  }
+}
+
+export const connectHttp = async (baseUrl: string): Promise<Client> => {
+  const client = new Client({ name: "contree-e2e-http", version: "1.0.0" })
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`)))
+  return client
+}
+
+/** The structured result of a successful call; fails the test with the error text otherwise. */
+export const callOk = async (client: Client, name: string, args: Record<string, unknown> = {}): Promise<Record<string, any>> => {
+  const result = (await client.callTool({ name, arguments: args })) as CallToolResult
+  if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.content)}`)
+  return result.structuredContent as Record<string, any>
+}
+
+/** The error text of a call expected to fail. */
+export const callError = async (client: Client, name: string, args: Record<string, unknown> = {}): Promise<string> => {
+  const result = (await client.callTool({ name, arguments: args })) as CallToolResult
+  if (!result.isError) throw new Error(`${name} unexpectedly succeeded: ${JSON.stringify(result.structuredContent)}`)
+  return result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n")
+}

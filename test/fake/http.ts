@@ -1,0 +1,92 @@
+/** HTTP plumbing for the fake: parsed requests, replies, JSON errors, optional gzip. */
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { gzipSync } from "node:zlib"
+
+/** A request as route handlers see it; `path` is relative to `/v1`. */
+export interface ApiRequest {
+  readonly path: string
+  readonly query: Readonly<Record<string, string>>
+  readonly body: Buffer
+}
+
+export interface Reply {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Buffer
+}
+
+export interface Route {
+  /** HEAD is served by the GET route of the same path. */
+  readonly method: "GET" | "POST" | "PATCH" | "DELETE"
+  readonly pattern: RegExp
+  readonly handle: (request: ApiRequest, params: readonly string[]) => Reply | Promise<Reply>
+}
+
+/** Thrown by handlers; becomes `{"error": message, "status": status}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string
+  ) {
+    super(message)
+  }
+}
+
+export const jsonReply = (status: number, value: unknown, headers: Record<string, string> = {}): Reply => ({
+  status,
+  headers: { "content-type": "application/json", ...headers },
+  body: Buffer.from(JSON.stringify(value))
+})
+
+export const errorReply = (status: number, message: string): Reply => jsonReply(status, { error: message, status })
+
+export const emptyReply = (status: number, headers: Record<string, string> = {}): Reply => ({
+  status,
+  headers,
+  body: Buffer.alloc(0)
+})
+
+export const bytesReply = (body: Buffer, contentType: string): Reply => ({
+  status: 200,
+  headers: { "content-type": contentType },
+  body
+})
+
+/** The body of a JSON request; it must be an object. */
+export const jsonBody = (request: ApiRequest): Record<string, unknown> => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(request.body.toString("utf8"))
+  } catch {
+    throw new ApiError(400, "request body must be valid JSON")
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ApiError(400, "request body must be a JSON object")
+  }
+  return parsed as Record<string, unknown>
+}
+
+export const readBody = async (request: IncomingMessage): Promise<Buffer> => {
+  const chunks: Buffer[] = []
+  for await (const chunk of request) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+const STATUSES_WITHOUT_BODY = new Set([204, 304])
+
+/** Writes a reply with an exact Content-Length; with `gzip`, every body-capable reply is compressed. */
+export const sendReply = (response: ServerResponse, reply: Reply, gzip: boolean): void => {
+  const headers: Record<string, string> = { ...reply.headers }
+  let body = reply.body
+  if (STATUSES_WITHOUT_BODY.has(reply.status)) {
+    body = Buffer.alloc(0)
+  } else {
+    if (gzip) {
+      body = gzipSync(body)
+      headers["content-encoding"] = "gzip"
+    }
+    headers["content-length"] = String(body.length)
+  }
+  response.writeHead(reply.status, headers)
+  response.end(body)
+}

@@ -1,0 +1,89 @@
+/** The fake backend's state, as exposed on `FakeContreeApi.state`. */
+import type { FsTree } from "./FakeFilesystem.js"
+import type { StreamJson } from "./streams.js"
+
+export interface FakeImage {
+  readonly uuid: string
+  /** At most one tag per image; tags are unique across images. */
+  tag: string | null
+  /** Epoch milliseconds. */
+  readonly createdAt: number
+  readonly parent: string | null
+  readonly tree: FsTree
+}
+
+export interface FakeUploadedFile {
+  readonly uuid: string
+  readonly sha256: string
+  readonly size: number
+  readonly content: Buffer
+  readonly createdAt: number
+}
+
+export type OperationStatus = "PENDING" | "ASSIGNED" | "EXECUTING" | "SUCCESS" | "FAILED" | "CANCELLED"
+export type OperationKind = "instance" | "image_import"
+
+export const TERMINAL_STATUSES: ReadonlySet<OperationStatus> = new Set(["SUCCESS", "FAILED", "CANCELLED"])
+
+export interface InstanceFileJson {
+  readonly uuid: string
+  /** Normalised to four octal digits, e.g. "0644", whatever form the client sent. */
+  readonly mode: string
+  readonly uid: number
+  readonly gid: number
+}
+
+export interface InstanceResultJson {
+  readonly state: {
+    readonly exit_code: number
+    readonly pid: number
+    readonly signal: number
+    readonly timed_out: boolean
+    readonly continued: boolean
+    readonly core_dump: boolean
+    readonly stopped: boolean
+  }
+  readonly resources: Readonly<Record<string, number>>
+  readonly stdout: StreamJson
+  readonly stderr: StreamJson
+}
+
+/** The spawn request echoed back (spec §2.11); `result` stays null until the process ends. */
+export interface InstanceMetadata {
+  readonly command: string
+  readonly image: string
+  readonly hostname: string
+  readonly args: readonly string[]
+  readonly shell: boolean
+  readonly env: Readonly<Record<string, string>>
+  readonly cwd: string
+  readonly disposable: boolean
+  readonly stdin: StreamJson
+  readonly timeout: number
+  readonly truncate_output_at: number
+  readonly files: Readonly<Record<string, InstanceFileJson>>
+  result: InstanceResultJson | null
+}
+
+/** The import request echoed back, without credentials. */
+export interface ImportMetadata {
+  readonly registry: { readonly url: string }
+  readonly tag: string | null
+  readonly timeout: number
+}
+
+export interface FakeOperation {
+  readonly uuid: string
+  readonly kind: OperationKind
+  status: OperationStatus
+  error: string | null
+  readonly createdAt: number
+  finishedAt: number | null
+  /** The input image of an instance; null for imports. */
+  readonly imageUuid: string | null
+  readonly metadata: InstanceMetadata | ImportMetadata
+  /** Set on SUCCESS: the output image (null for disposable runs) and the assigned tag. */
+  result: { readonly image: string | null; readonly tag: string | null } | null
+  /** Aborted on cancel, reset and close; stops the run and discards its outcome. */
+  readonly abort: AbortController
+}

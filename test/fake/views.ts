@@ -1,0 +1,47 @@
+/** Wire (JSON) representations of the fake's state objects. */
+import type { FakeImage, FakeOperation, FakeUploadedFile } from "./types.js"
+
+const isoTime = (epochMs: number): string => new Date(epochMs).toISOString()
+
+export const imageJson = (image: FakeImage) => ({
+  uuid: image.uuid,
+  tag: image.tag,
+  created_at: isoTime(image.createdAt)
+})
+
+export const fileJson = (file: FakeUploadedFile) => ({
+  uuid: file.uuid,
+  sha256: file.sha256,
+  size: file.size,
+  created_at: isoTime(file.createdAt),
+  updated_at: isoTime(file.createdAt)
+})
+
+/** Seconds from creation until the operation ended (or until now while it is active). */
+const durationSeconds = (operation: FakeOperation): number =>
+  ((operation.finishedAt ?? Date.now()) - operation.createdAt) / 1000
+
+/** OperationSummary (spec §2.10), an item of the bare array `GET /operations` returns. */
+export const operationSummaryJson = (operation: FakeOperation) => ({
+  uuid: operation.uuid,
+  kind: operation.kind,
+  status: operation.status,
+  error: operation.error,
+  created_at: isoTime(operation.createdAt),
+  duration: durationSeconds(operation),
+  image_uuid: operation.imageUuid,
+  result_image_uuid: operation.result?.image ?? null
+})
+
+/** OperationResponse (spec §2.11): the process outcome lives in `metadata.result`. */
+export const operationJson = (operation: FakeOperation) => ({
+  uuid: operation.uuid,
+  status: operation.status,
+  kind: operation.kind,
+  error: operation.error,
+  created_at: isoTime(operation.createdAt),
+  duration: durationSeconds(operation),
+  metadata: operation.metadata,
+  result: operation.result,
+  result_image_uuid: operation.result?.image ?? null
+})
