@@ -1,0 +1,32 @@
+/**
+ * contree-mcp as an Effect library: the services, their layers, the tools and the MCP adapter.
+ * Compose `ContreeLive(config)` into your own runtime, or run `serve(config)`.
+ * @since 0.1.0
+ */
+export * from "./domain/Image.js"
+export * from "./domain/ImageRef.js"
+export * from "./domain/Inspect.js"
+export * from "./domain/Instance.js"
+export * from "./domain/Operation.js"
+export * from "./domain/OutputStream.js"
+export * from "./services/ContreeCache.js"
+export * from "./services/ContreeClient.js"
+export * from "./services/ContreeConfig.js"
+export * from "./services/ContreeError.js"
+export * from "./services/ImageLineage.js"
+export * from "./services/OperationWaiter.js"
+export * from "./services/RetryPolicy.js"
+export { ContreeCacheSqlite } from "./layers/ContreeCacheSqlite.js"
+export { ContreeClientLive } from "./layers/ContreeClientLive.js"
+export { ContreeClientMemo } from "./layers/ContreeClientMemo.js"
+export { ContreeLive, type ContreeServices } from "./layers/ContreeLive.js"
+export { OperationWaiterLive } from "./layers/OperationWaiterLive.js"
+export { defineTool, type Tool, type ToolServices } from "./tools/Tool.js"
+export { ToolContext } from "./tools/ToolContext.js"
+export { ToolError } from "./tools/ToolError.js"
+export { allTools } from "./tools/index.js"
+export { makeServerFactory } from "./mcp/McpServer.js"
+export { defaultRegistry, type Registry } from "./mcp/Registry.js"
+export { serve } from "./mcp/serve.js"
+export { parseCli } from "./cli/Cli.js"
+export { version } from "./version.js"

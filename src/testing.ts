@@ -1,0 +1,31 @@
+/**
+ * Test doubles for embedders and for this project's own tests.
+ * @since 0.1.0
+ */
+import { type Context, Effect, Layer } from "effect"
+import { ContreeCacheSqlite } from "./layers/ContreeCacheSqlite.js"
+import { OperationWaiterLive } from "./layers/OperationWaiterLive.js"
+import type { ContreeCache } from "./services/ContreeCache.js"
+import { ContreeClient } from "./services/ContreeClient.js"
+import { OperationWaiter } from "./services/OperationWaiter.js"
+import { ToolContext } from "./tools/ToolContext.js"
+
+/** A ConTree client whose unimplemented methods die when called. @since 0.1.0 */
+export const ContreeClientTest = (methods: Partial<Context.Tag.Service<typeof ContreeClient>>): Layer.Layer<ContreeClient> =>
+  Layer.mock(ContreeClient, methods)
+
+/** An operation waiter whose unimplemented methods die when called. @since 0.1.0 */
+export const OperationWaiterTest = (methods: Partial<Context.Tag.Service<typeof OperationWaiter>>): Layer.Layer<OperationWaiter> =>
+  Layer.mock(OperationWaiter, methods)
+
+/** A fresh in-memory cache. @since 0.1.0 */
+export const ContreeCacheTest: Layer.Layer<ContreeCache> = Layer.orDie(ContreeCacheSqlite(":memory:"))
+
+/** A tool context that sends no progress. @since 0.1.0 */
+export const ToolContextTest: Layer.Layer<ToolContext> = Layer.succeed(ToolContext, ToolContext.of({ progress: () => Effect.void }))
+
+/** Everything a tool needs over a mocked client: the real waiter and an in-memory cache. @since 0.1.0 */
+export const ToolServicesTest = (client: Partial<Context.Tag.Service<typeof ContreeClient>>) =>
+  Layer.mergeAll(OperationWaiterLive, ToolContextTest).pipe(
+    Layer.provideMerge(Layer.merge(ContreeClientTest(client), ContreeCacheTest))
+  )
