@@ -107,8 +107,9 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
     }
   }
   const fromIni = ([section, key]: readonly [string, string]): string | undefined => {
-    const scope = section === "DEFAULT" ? ini : ini[section]
-    const value = typeof scope === "object" && scope !== null ? (scope as Record<string, unknown>)[key] : undefined
+    const read = (scope: unknown) => typeof scope === "object" && scope !== null ? (scope as Record<string, unknown>)[key] : undefined
+    // As in Python's configparser, [DEFAULT] may be written out or left implicit (keys before any section).
+    const value = section === "DEFAULT" ? read(ini["DEFAULT"]) ?? read(ini) : read(ini[section])
     return value === undefined || value === null ? undefined : String(value)
   }
   const value = (key: Key): string | undefined => {

@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Effect, Layer, Option } from "effect"
+import { Cause, Effect, Layer, Option } from "effect"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { CacheError, type CacheEntry, ContreeCache, type ListOptions } from "../services/ContreeCache.js"
@@ -90,9 +90,12 @@ export const makeContreeCache = Effect.gen(function*() {
       for (const [field] of filters) {
         if (!fieldName.test(field)) return yield* new CacheError({ message: `Invalid filter field name: ${field}` })
       }
+      // json_extract gives 1 and 0 for JSON booleans, and SQLite cannot bind a boolean anyway.
       const conditions = [
         sql`kind = ${kind}`,
-        ...filters.map(([field, value]) => sql`json_extract(data, ${"$." + field}) = ${value}`)
+        ...filters.map(([field, value]) =>
+          sql`json_extract(data, ${"$." + field}) = ${typeof value === "boolean" ? Number(value) : value}`
+        )
       ]
       const rows = yield* sql<Row>`SELECT * FROM cache WHERE ${sql.and(conditions)}
         ORDER BY created_at DESC LIMIT ${options.limit ?? 100}`.pipe(Effect.mapError(fail("cache list failed")))
@@ -137,11 +140,20 @@ export const makeContreeCache = Effect.gen(function*() {
   return ContreeCache.of({ get, put, delete: remove, list, ancestors, descendants, prune })
 })
 
-/** The SQLite cache at `filename` (`:memory:` for a throwaway one). Parent directories are created. */
+/**
+ * The SQLite cache at `filename` (`:memory:` for a throwaway one). Parent directories are created.
+ * Any failure to open it (including the driver's exceptions) is a CacheError, so callers can fall back.
+ */
 export const ContreeCacheSqlite = (filename: string): Layer.Layer<ContreeCache, CacheError> => {
-  if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
+  const database = Layer.unwrapEffect(Effect.sync(() => {
+    if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
+    return SqliteClient.layer({ filename })
+  }))
+  const cannotOpen = fail(`cannot open the cache database at ${filename}`)
   return Layer.effect(ContreeCache, makeContreeCache).pipe(
-    Layer.provide(SqliteClient.layer({ filename })),
-    Layer.mapError(fail(`cannot open the cache database at ${filename}`))
+    Layer.provide(database),
+    Layer.catchAllCause((cause) =>
+      Cause.isInterruptedOnly(cause) ? Layer.failCause(Cause.map(cause, cannotOpen)) : Layer.fail(cannotOpen(Cause.squash(cause)))
+    )
   )
 }

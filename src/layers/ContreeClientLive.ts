@@ -1,5 +1,5 @@
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { Duration, Effect, Layer, Option, ParseResult, Schedule, Schema, Stream } from "effect"
+import { Duration, Effect, Layer, Option, ParseResult, Redacted, Schedule, Schema, Stream } from "effect"
 import { createReadStream } from "node:fs"
 import { release } from "node:os"
 import { Image, ImageList } from "../domain/Image.js"
@@ -71,8 +71,12 @@ export const makeContreeClientHttp = Effect.gen(function*() {
     })
   )
 
+  // A server or proxy may echo the credentials in an error body; they never reach a message.
+  const secret = Option.getOrUndefined(Option.map(config.token, Redacted.value))
+  const scrub = (text: string) => secret === undefined || secret === "" ? text : text.split(secret).join("<redacted>")
+
   const fail = (call: Call, reason: ContreeApiError["reason"], message: string, status?: number) =>
-    new ContreeApiError({ reason, message, method: call.method, path: call.path, ...(status === undefined ? {} : { status }) })
+    new ContreeApiError({ reason, message: scrub(message), method: call.method, path: call.path, ...(status === undefined ? {} : { status }) })
 
   const missingToken = (call: Call) =>
     fail(

@@ -1,4 +1,4 @@
-import { Duration, Effect, Layer } from "effect"
+import { Clock, Duration, Effect, Layer } from "effect"
 import type { Image } from "../domain/Image.js"
 import { ContreeClient } from "../services/ContreeClient.js"
 
@@ -17,11 +17,12 @@ export const ContreeClientMemo = (ttl: Duration.DurationInput = "10 seconds"): L
       const forgetAll = Effect.sync(() => images.clear())
       return ContreeClient.of({
         ...inner,
+        // Time comes from the Effect clock, so the expiry is testable with TestClock.
         getImage: (uuid) =>
-          Effect.suspend(() => {
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
             const hit = images.get(uuid)
-            if (hit !== undefined && Date.now() - hit.at < ttlMs) return Effect.succeed(hit.image)
-            return inner.getImage(uuid).pipe(Effect.tap((image) => Effect.sync(() => images.set(uuid, { image, at: Date.now() }))))
+            if (hit !== undefined && now - hit.at < ttlMs) return Effect.succeed(hit.image)
+            return inner.getImage(uuid).pipe(Effect.tap((image) => Effect.sync(() => images.set(uuid, { image, at: now }))))
           }),
         tagImage: (uuid, tag) => inner.tagImage(uuid, tag).pipe(Effect.ensuring(forgetAll)),
         untagImage: (uuid) => inner.untagImage(uuid).pipe(Effect.ensuring(forgetAll))

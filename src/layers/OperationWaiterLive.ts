@@ -38,9 +38,10 @@ export const makeOperationWaiter = Effect.gen(function*() {
 
   const fetch = (id: string) => permits.withPermits(1)(client.getOperation(id)).pipe(Effect.tap(remember))
 
+  // Only terminal entries count: a cache.db shared with the reference server also holds in-flight statuses.
   const cached = (id: string) =>
     cache.get(OPERATION, id).pipe(
-      Effect.map(Option.flatMap((entry) => decodeOperation(entry.data))),
+      Effect.map(Option.flatMap((entry) => Option.filter(decodeOperation(entry.data), (op) => op.isTerminal))),
       Effect.orElseSucceed(() => Option.none<Operation>())
     )
 

@@ -170,7 +170,8 @@ export const makeServerFactory = (registry: Registry) =>
           throw new McpError(ErrorCode.InvalidParams, `Unknown prompt '${request.params.name}'. Available: ${[...prompts.keys()].join(", ")}`)
         }
         const args = request.params.arguments ?? {}
-        const missing = prompt.arguments.filter((arg) => arg.required && !args[arg.name]).map((arg) => arg.name)
+        // Blank counts as missing, as it does when the prompt renders.
+        const missing = prompt.arguments.filter((arg) => arg.required && !args[arg.name]?.trim()).map((arg) => arg.name)
         if (missing.length > 0) {
           throw new McpError(ErrorCode.InvalidParams, `Prompt '${prompt.name}' needs the argument(s): ${missing.join(", ")}`)
         }

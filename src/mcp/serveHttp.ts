@@ -4,7 +4,7 @@ import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
+import { type AddressInfo, isIP } from "node:net"
 import { version, serverName } from "../version.js"
 import { renderDocsPage } from "./DocsPage.js"
 import type { Registry } from "./Registry.js"
@@ -20,20 +20,25 @@ const loopbackNames = ["localhost", "127.0.0.1", "[::1]"]
 /** `host[:port]` without the port, keeping IPv6 brackets. */
 const hostName = (hostHeader: string): string => hostHeader.replace(/:\d+$/, "").toLowerCase()
 
+const isIpLiteral = (host: string): boolean => isIP(host.replace(/^\[(.*)\]$/, "$1")) !== 0
+
 /**
- * DNS-rebinding defence: a web page can make a browser send requests to 127.0.0.1 under its own
- * domain name, so only requests addressed to a loopback name (or the listen address itself) are
- * served, and browser requests only from such origins.
+ * DNS-rebinding defence: a web page can make a browser send requests to this port under the
+ * page's own domain name, so requests are served only when addressed to a loopback name, to the
+ * listen address, or (when listening on every interface) to any IP literal, which no DNS answer
+ * can forge. Browser requests must come from such an origin too.
  */
 const makeGuard = (listen: string) => {
-  const allowed = new Set([...loopbackNames, ...(listen === "0.0.0.0" || listen === "::" ? [] : [listen.includes(":") ? `[${listen}]` : listen])])
+  const wildcard = listen === "0.0.0.0" || listen === "::"
+  const allowed = new Set([...loopbackNames, isIP(listen) === 6 ? `[${listen}]` : listen.toLowerCase()])
+  const acceptable = (host: string) => allowed.has(host) || (wildcard && isIpLiteral(host))
   return (req: IncomingMessage): boolean => {
     const host = req.headers.host
-    if (host === undefined || !allowed.has(hostName(host))) return false
+    if (host === undefined || !acceptable(hostName(host))) return false
     const origin = req.headers.origin
     if (origin === undefined) return true
     try {
-      return allowed.has(new URL(origin).hostname.toLowerCase().replace(/^(?!\[)(.*:.*)$/, "[$1]"))
+      return acceptable(new URL(origin).hostname.toLowerCase())
     } catch {
       return false
     }

@@ -46,10 +46,23 @@ export const jsonSchemaOf = (schema: Schema.Schema.All): JsonObjectSchema => {
   return { ...withDefs, type: "object" } as JsonObjectSchema
 }
 
-const formatParseError = (error: ParseResult.ParseError) =>
-  ParseResult.ArrayFormatter.formatErrorSync(error)
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "arguments"}: ${issue.message}`)
-    .join("; ")
+const formatParseError = (error: ParseResult.ParseError) => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+    where: issue.path.length > 0 ? issue.path.join(".") : "arguments",
+    message: issue.message
+  }))
+  // Optional parameters also accept undefined (and nullable ones null); saying so next to the real
+  // complaint about the same parameter only confuses.
+  const absentAllowed = /^Expected (undefined|null), actual /
+  const useful = issues.filter((issue) =>
+    !(absentAllowed.test(issue.message) &&
+      issues.some((other) =>
+        other !== issue && !absentAllowed.test(other.message) &&
+        (other.where === issue.where || other.where.startsWith(`${issue.where}.`))
+      ))
+  )
+  return useful.map((issue) => `${issue.where}: ${issue.message}`).join("; ")
+}
 
 export const defineTool = <I, II, O, OI>(spec: ToolSpec<I, II, O, OI>): Tool => {
   const decode = Schema.decodeUnknown(spec.input, { onExcessProperty: "error", errors: "all" })

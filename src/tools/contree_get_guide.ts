@@ -12,7 +12,7 @@ export const contreeGetGuide = defineTool({
   input: Schema.Struct({
     section: Schema.String.annotations({
       description: "Guide section",
-      jsonSchema: { type: "string", enum: [...guideSectionNames] }
+      jsonSchema: { type: "string", enum: [...guideSectionNames], description: "Guide section" }
     })
   }),
   output: Schema.Struct({ section: Schema.String, content: Schema.String, available_sections: Schema.Array(Schema.String) }),

@@ -16,6 +16,10 @@ export const OperationIdParam = Schema.NonEmptyTrimmedString.annotations({
   description: "Operation id returned by contree_run or contree_import_image"
 })
 
+// The jsonSchema annotation keeps the field's description and default in the advertised schema,
+// which a refinement without one loses.
 export const AbsolutePath = Schema.String.pipe(
-  Schema.filter((path) => path.startsWith("/") || "must be an absolute path (starting with '/')")
+  Schema.filter((path) => path.startsWith("/") || "must be an absolute path (starting with '/')", {
+    jsonSchema: { pattern: "^/" }
+  })
 )

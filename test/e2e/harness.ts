@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 
-export const binPath = resolve(import.meta.dirname, "../../dist/bin.js")
+/** The built server; CONTREE_E2E_BIN points the suite at another build (e.g. a deliberately broken one). */
+export const binPath = process.env["CONTREE_E2E_BIN"] ?? resolve(import.meta.dirname, "../../dist/bin.js")
 
 export interface ServerEnv {
   readonly url: string
@@ -17,7 +18,7 @@ export interface ServerEnv {
 }
 
 /** An isolated HOME and cache for one server process, so tests never touch the user's files. */
-const sandboxEnv = (server: ServerEnv) => {
+export const sandboxEnv = (server: ServerEnv) => {
   const home = mkdtempSync(join(tmpdir(), "contree-e2e-"))
   const env: Record<string, string> = {
     PATH: process.env["PATH"] ?? "/usr/bin:/bin",
@@ -35,6 +36,8 @@ const sandboxEnv = (server: ServerEnv) => {
 
 export interface Connected {
   readonly client: Client
+  /** The server process id (for /proc/<pid>/cmdline). */
+  readonly pid: number
   readonly stderr: () => string
   readonly home: string
   readonly close: () => Promise<void>
@@ -49,8 +52,11 @@ export const connectStdio = async (server: ServerEnv): Promise<Connected> => {
   })
   const client = new Client({ name: "contree-e2e", version: "1.0.0" })
   await client.connect(transport)
+  const pid = transport.pid
+  if (pid === null) throw new Error("the server process did not start")
   return {
     client,
+    pid,
     stderr: () => stderr,
     home,
     close: async () => {
@@ -102,5 +108,23 @@ export const callOk = async (client: Client, name: string, args: Record<string, 
 export const callError = async (client: Client, name: string, args: Record<string, unknown> = {}): Promise<string> => {
   const result = (await client.callTool({ name, arguments: args })) as CallToolResult
   if (!result.isError) throw new Error(`${name} unexpectedly succeeded: ${JSON.stringify(result.structuredContent)}`)
-  return result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n")
+  return resultText(result)
+}
+
+/** The whole text of a tool result, error or not. */
+export const resultText = (result: CallToolResult): string =>
+  result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n")
+
+/**
+ * Polls `probe` until it returns a value other than undefined. Not a timing assertion: the
+ * bound only turns a hang into a readable failure well before the test timeout.
+ */
+export const waitFor = async <A>(what: string, probe: () => A | undefined | Promise<A | undefined>, boundMs = 15_000): Promise<A> => {
+  const deadline = Date.now() + boundMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`)
+    await new Promise((done) => setTimeout(done, 20))
+  }
 }

@@ -32,6 +32,7 @@ const createOperation = (
     status: "PENDING",
     error: null,
     createdAt: Date.now(),
+    startedAt: null,
     finishedAt: null,
     imageUuid,
     metadata,
@@ -53,6 +54,7 @@ const drive = (operation: FakeOperation, timing: Timing, work: (signal: AbortSig
   const lifecycle = async (): Promise<void> => {
     await delay(timing.pendingMs, undefined, { signal })
     operation.status = "EXECUTING"
+    operation.startedAt = Date.now()
     const [commit] = await Promise.all([work(signal), delay(timing.executingMs, undefined, { signal })])
     signal.throwIfAborted()
     commit()

@@ -78,6 +78,8 @@ export interface FakeOperation {
   status: OperationStatus
   error: string | null
   readonly createdAt: number
+  /** Epoch milliseconds when the operation entered EXECUTING; null before that. */
+  startedAt: number | null
   finishedAt: number | null
   /** The input image of an instance; null for imports. */
   readonly imageUuid: string | null

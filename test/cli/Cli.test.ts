@@ -1,0 +1,170 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Either, Option, Redacted } from "effect"
+import { homedir } from "node:os"
+import { join } from "node:path"
+import { inspect } from "node:util"
+import { type CliAction, parseCli } from "../../src/cli/Cli.js"
+import type { ContreeConfigShape } from "../../src/services/ContreeConfig.js"
+import { version } from "../../src/version.js"
+
+const defaultIni = join(homedir(), ".config", "contree", "mcp.ini")
+
+/** A file system holding only `files`; records which paths were read. */
+const files = (contents: Readonly<Record<string, string>> = {}) => {
+  const read: Array<string> = []
+  return { read, readFile: (path: string) => (read.push(path), contents[path]) }
+}
+
+const action = (argv: ReadonlyArray<string>, env: Record<string, string | undefined> = {}, ini?: string): CliAction => {
+  const fs = files(ini === undefined ? {} : { [defaultIni]: ini })
+  const parsed = parseCli(argv, env, fs.readFile)
+  if (Either.isLeft(parsed)) return assert.fail(`expected success, got: ${parsed.left}`)
+  return parsed.right
+}
+
+const serve = (argv: ReadonlyArray<string>, env: Record<string, string | undefined> = {}, ini?: string): ContreeConfigShape => {
+  const result = action(argv, env, ini)
+  if (result._tag !== "Serve") return assert.fail(`expected Serve, got ${result._tag}`)
+  return result.config
+}
+
+const failure = (argv: ReadonlyArray<string>, env: Record<string, string | undefined> = {}, ini?: string): string => {
+  const parsed = parseCli(argv, env, files(ini === undefined ? {} : { [defaultIni]: ini }).readFile)
+  if (Either.isRight(parsed)) return assert.fail(`expected a failure, got ${JSON.stringify(parsed.right)}`)
+  return parsed.left
+}
+
+const tokenOf = (config: ContreeConfigShape) => Option.getOrUndefined(Option.map(config.token, Redacted.value))
+
+describe("parseCli", () => {
+  it("uses the defaults when nothing is configured, reading the default config file", () => {
+    const fs = files()
+    const parsed = parseCli([], {}, fs.readFile)
+    assert.deepStrictEqual(fs.read, [defaultIni])
+    const config = Either.getOrThrow(parsed)
+    assert.strictEqual(config._tag, "Serve")
+    if (config._tag !== "Serve") return
+    assert.deepStrictEqual({ ...config.config, token: Option.isNone(config.config.token) }, {
+      url: "https://contree.dev",
+      token: true,
+      mode: "stdio",
+      logLevel: "warning",
+      httpListen: "127.0.0.1",
+      httpPort: 9452,
+      cacheFiles: join(homedir(), ".cache", "contree_mcp", "files.db"),
+      cacheGeneral: join(homedir(), ".cache", "contree_mcp", "cache.db"),
+      cachePruneDays: 60
+    })
+  })
+
+  it("takes a flag over the environment over the INI file", () => {
+    const ini = "url = https://ini.example.com\ntoken = ini-token\nmode = http\n"
+    const env = { CONTREE_MCP_URL: "https://env.example.com", CONTREE_MCP_TOKEN: "env-token" }
+    const fromFlag = serve(["--url", "https://flag.example.com", "--token=flag-token"], env, ini)
+    assert.strictEqual(fromFlag.url, "https://flag.example.com")
+    assert.strictEqual(tokenOf(fromFlag), "flag-token")
+    const fromEnv = serve([], env, ini)
+    assert.strictEqual(fromEnv.url, "https://env.example.com")
+    assert.strictEqual(tokenOf(fromEnv), "env-token")
+    const fromIni = serve([], {}, ini)
+    assert.strictEqual(fromIni.url, "https://ini.example.com")
+    assert.strictEqual(tokenOf(fromIni), "ini-token")
+    assert.strictEqual(fromIni.mode, "http")
+  })
+
+  it("treats an empty environment variable as unset", () => {
+    const config = serve([], { CONTREE_MCP_URL: "", CONTREE_MCP_TOKEN: "" }, "url = https://ini.example.com\ntoken = t\n")
+    assert.strictEqual(config.url, "https://ini.example.com")
+    assert.strictEqual(tokenOf(config), "t")
+  })
+
+  it("reads [http] and [cache] sections of the INI file", () => {
+    const config = serve([], {}, "[http]\nlisten = 0.0.0.0\nport = 8000\n\n[cache]\nprune_days = 7\nfiles = /var/f.db\ngeneral = /var/c.db\n")
+    assert.strictEqual(config.httpListen, "0.0.0.0")
+    assert.strictEqual(config.httpPort, 8000)
+    assert.strictEqual(config.cachePruneDays, 7)
+    assert.strictEqual(config.cacheFiles, "/var/f.db")
+    assert.strictEqual(config.cacheGeneral, "/var/c.db")
+  })
+
+  it("reads settings under an explicit [DEFAULT] section, as the help and the warnings suggest", () => {
+    const config = serve([], {}, "[DEFAULT]\nurl = https://default.example.com/\ntoken = from-default\n\n[http]\nport = 8001\n")
+    assert.strictEqual(config.url, "https://default.example.com/")
+    assert.strictEqual(tokenOf(config), "from-default")
+    assert.strictEqual(config.httpPort, 8001)
+  })
+
+  it("parses the HTTP and cache flags", () => {
+    const config = serve(["--mode=http", "--http-listen=0.0.0.0", "--http-port=8000", "--cache-prune-days=30", "--log-level", "DEBUG"])
+    assert.strictEqual(config.mode, "http")
+    assert.strictEqual(config.httpListen, "0.0.0.0")
+    assert.strictEqual(config.httpPort, 8000)
+    assert.strictEqual(config.cachePruneDays, 30)
+    assert.strictEqual(config.logLevel, "debug")
+  })
+
+  it("accepts log level aliases", () => {
+    assert.strictEqual(serve(["--log-level=warn"]).logLevel, "warning")
+    assert.strictEqual(serve(["--log-level=fatal"]).logLevel, "critical")
+    assert.strictEqual(serve([], { CONTREE_MCP_LOG_LEVEL: "Error" }).logLevel, "error")
+  })
+
+  it("reads the config file named by CONTREE_MCP_CONFIG, with ~ expanded", () => {
+    const fs = files({ [join(homedir(), "custom.ini")]: "url = https://custom.example.com\n" })
+    const parsed = Either.getOrThrow(parseCli([], { CONTREE_MCP_CONFIG: "~/custom.ini" }, fs.readFile))
+    assert.deepStrictEqual(fs.read, [join(homedir(), "custom.ini")])
+    assert.strictEqual(parsed._tag === "Serve" ? parsed.config.url : undefined, "https://custom.example.com")
+  })
+
+  it("expands ~ in cache paths", () => {
+    const config = serve(["--cache-general=~/c/cache.db"], { CONTREE_MCP_CACHE_FILES: "~/f.db" })
+    assert.strictEqual(config.cacheGeneral, join(homedir(), "c", "cache.db"))
+    assert.strictEqual(config.cacheFiles, join(homedir(), "f.db"))
+  })
+
+  it("--help and --version answer without reading the config", () => {
+    for (const flag of ["--help", "-h"]) {
+      const fs = files()
+      const help = Either.getOrThrow(parseCli([flag, "--mode=bogus"], {}, fs.readFile))
+      assert.strictEqual(help._tag, "Help")
+      assert.include(help._tag === "Help" ? help.text : "", "--url")
+      assert.include(help._tag === "Help" ? help.text : "", "CONTREE_MCP_TOKEN")
+      assert.deepStrictEqual(fs.read, [])
+    }
+    for (const flag of ["--version", "-V"]) {
+      assert.deepStrictEqual(action([flag]), { _tag: "Version", text: `contree-mcp ${version}` })
+    }
+  })
+
+  it("refuses invalid values with a message naming the setting", () => {
+    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, Record<string, string>, string | undefined, ReadonlyArray<string>]> = [
+      [["--mode=ftp"], {}, undefined, ["mode", "'ftp'", "stdio or http"]],
+      [[], { CONTREE_MCP_MODE: "sse" }, undefined, ["mode", "CONTREE_MCP_MODE"]],
+      [["--http-port=99999"], {}, undefined, ["http-port", "99999"]],
+      [["--http-port=abc"], {}, undefined, ["http-port"]],
+      [["--http-port=80.5"], {}, undefined, ["http-port"]],
+      [[], {}, "[http]\nport = nope\n", ["http-port", "nope"]],
+      [["--log-level=loud"], {}, undefined, ["log-level", "loud"]],
+      [["--url=ftp://example.com"], {}, undefined, ["url", "ftp://example.com", "http"]],
+      [["--url=example.com"], {}, undefined, ["url"]],
+      [["--cache-prune-days=soon"], {}, undefined, ["cache-prune-days", "soon"]]
+    ]
+    for (const [argv, env, ini, expected] of cases) {
+      const message = failure(argv, env, ini)
+      for (const part of expected) assert.include(message, part, `${argv.join(" ")} ${JSON.stringify(env)}`)
+    }
+  })
+
+  it("refuses unknown flags and positional arguments", () => {
+    assert.include(failure(["--colour=red"]), "--colour")
+    assert.include(failure(["serve"]), "--help")
+  })
+
+  it("keeps the token redacted in every text form of the config, trimmed", () => {
+    const config = serve(["--token", "  sup3r-s3cret  "])
+    assert.strictEqual(tokenOf(config), "sup3r-s3cret")
+    for (const text of [String(config), JSON.stringify(config), inspect(config, { depth: 10 }), String(config.token)]) {
+      assert.notInclude(text, "sup3r-s3cret")
+    }
+  })
+})
