@@ -4,12 +4,9 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type FakeContreeApi, startFakeContreeApi } from "../fake/FakeContreeApi.js"
 import { callError, callOk, type Connected, connectStdio, resultText } from "./harness.js"
-
-// Generous limits for child processes on slow, shared machines: they only turn a hang into a failure.
-vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 })
 
 let fake: FakeContreeApi
 let server: Connected

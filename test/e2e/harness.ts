@@ -8,6 +8,23 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 
 /** The built server; CONTREE_E2E_BIN points the suite at another build (e.g. a deliberately broken one). */
+/** Every tool the server registers, in the order it lists them. */
+export const toolNames = [
+  "contree_run",
+  "contree_list_images",
+  "contree_get_image",
+  "contree_set_tag",
+  "contree_list_files",
+  "contree_read_file",
+  "contree_upload",
+  "contree_download",
+  "contree_get_operation",
+  "contree_list_operations",
+  "contree_wait_operations",
+  "contree_cancel_operation",
+  "contree_get_guide"
+]
+
 export const binPath = process.env["CONTREE_E2E_BIN"] ?? resolve(import.meta.dirname, "../../dist/bin.js")
 
 export interface ServerEnv {

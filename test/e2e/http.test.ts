@@ -1,28 +1,10 @@
 // HTTP mode: streamable HTTP at /mcp, the docs page at /, and the DNS-rebinding guard.
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { request as httpRequest } from "node:http"
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type FakeContreeApi, startFakeContreeApi } from "../fake/FakeContreeApi.js"
-import { callOk, connectHttp, startHttpServer, waitFor } from "./harness.js"
+import { callOk, connectHttp, startHttpServer, waitFor, toolNames } from "./harness.js"
 
-// Generous limits for child processes on slow, shared machines: they only turn a hang into a failure.
-vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 })
-
-const toolNames = [
-  "contree_run",
-  "contree_list_images",
-  "contree_get_image",
-  "contree_set_tag",
-  "contree_list_files",
-  "contree_read_file",
-  "contree_upload",
-  "contree_download",
-  "contree_get_operation",
-  "contree_list_operations",
-  "contree_wait_operations",
-  "contree_cancel_operation",
-  "contree_get_guide"
-]
 
 const initialize = JSON.stringify({
   jsonrpc: "2.0",

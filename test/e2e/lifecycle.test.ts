@@ -2,12 +2,9 @@
 // waits on; the HTTP server ends cleanly on SIGTERM. Exits are awaited, never timed.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
 import { rmSync } from "node:fs"
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type FakeContreeApi, startFakeContreeApi } from "../fake/FakeContreeApi.js"
 import { binPath, sandboxEnv, startHttpServer, waitFor } from "./harness.js"
-
-// Generous limits for child processes on slow, shared machines: they only turn a hang into a failure.
-vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 })
 
 let fake: FakeContreeApi
 

@@ -1,12 +1,9 @@
 // Resources, resource templates and prompts over stdio, including the image a disposable=false
 // run leaves behind.
 import { McpError } from "@modelcontextprotocol/sdk/types.js"
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type FakeContreeApi, startFakeContreeApi } from "../fake/FakeContreeApi.js"
 import { callOk, type Connected, connectStdio } from "./harness.js"
-
-// Generous limits for child processes on slow, shared machines: they only turn a hang into a failure.
-vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 })
 
 const guideSections = ["async", "errors", "quickstart", "reference", "state", "tagging", "workflow"]
 const promptNames = [

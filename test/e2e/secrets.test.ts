@@ -2,12 +2,9 @@
 // notifications, not in tool results or errors, not in the command line.
 import { type CallToolResult, LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
 import { readFileSync } from "node:fs"
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type FakeContreeApi, startFakeContreeApi } from "../fake/FakeContreeApi.js"
 import { type Connected, connectStdio } from "./harness.js"
-
-// Generous limits for child processes on slow, shared machines: they only turn a hang into a failure.
-vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 })
 
 const TOKEN = "tok-SECRET-4b1f0c9de7a24f61b8e3"
 

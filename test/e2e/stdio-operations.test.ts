@@ -2,12 +2,9 @@
 // cancellation and progress. Concurrency is judged from the fake's recorded timestamps, never
 // from wall-clock thresholds.
 import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js"
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type FakeContreeApi, type FakeOperation, startFakeContreeApi } from "../fake/FakeContreeApi.js"
 import { callOk, type Connected, connectStdio, waitFor } from "./harness.js"
-
-// Generous limits for child processes on slow, shared machines: they only turn a hang into a failure.
-vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 })
 
 let fake: FakeContreeApi
 let server: Connected

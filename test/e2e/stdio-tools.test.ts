@@ -3,28 +3,10 @@ import { createHash } from "node:crypto"
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type FakeContreeApi, startFakeContreeApi } from "../fake/FakeContreeApi.js"
-import { callError, callOk, type Connected, connectStdio, waitFor } from "./harness.js"
+import { callError, callOk, type Connected, connectStdio, waitFor, toolNames } from "./harness.js"
 
-// Generous limits for child processes on slow, shared machines: they only turn a hang into a failure.
-vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 })
-
-const toolNames = [
-  "contree_run",
-  "contree_list_images",
-  "contree_get_image",
-  "contree_set_tag",
-  "contree_list_files",
-  "contree_read_file",
-  "contree_upload",
-  "contree_download",
-  "contree_get_operation",
-  "contree_list_operations",
-  "contree_wait_operations",
-  "contree_cancel_operation",
-  "contree_get_guide"
-]
 const guideSections = ["async", "errors", "quickstart", "reference", "state", "tagging", "workflow"]
 
 let fake: FakeContreeApi
