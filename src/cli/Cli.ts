@@ -32,14 +32,19 @@ const settings = {
   httpPort: { flag: "http-port", env: "CONTREE_MCP_HTTP_PORT", ini: ["http", "port"], fallback: "9452", help: "HTTP mode: port" },
   cacheFiles: { flag: "cache-files", env: "CONTREE_MCP_CACHE_FILES", ini: ["cache", "files"], fallback: "~/.cache/contree_mcp/files.db", help: "File-sync database" },
   cacheGeneral: { flag: "cache-general", env: "CONTREE_MCP_CACHE_GENERAL", ini: ["cache", "general"], fallback: "~/.cache/contree_mcp/cache.db", help: "Cache database" },
-  cachePruneDays: { flag: "cache-prune-days", env: "CONTREE_MCP_CACHE_PRUNE_DAYS", ini: ["cache", "prune_days"], fallback: "60", help: "Delete cache entries older than this many days; 0 keeps everything" }
+  cachePruneDays: { flag: "cache-prune-days", env: "CONTREE_MCP_CACHE_PRUNE_DAYS", ini: ["cache", "prune_days"], fallback: "60", help: "Delete cache entries older than this many days; 0 keeps everything" },
+  registryCredentials: { flag: "registry-credentials", env: "CONTREE_MCP_REGISTRY_CREDENTIALS", ini: ["registry", "credentials"], fallback: "~/.config/contree/registry-credentials.json", help: "Registry credential file (created with mode 0600)" },
+  insecureRegistries: { flag: "insecure-registries", env: "CONTREE_MCP_INSECURE_REGISTRIES", ini: ["registry", "insecure"], fallback: undefined, help: "Comma-separated registries (host or host:port) reached over plain HTTP; loopback ones always are" }
 } satisfies Record<string, Setting>
 
 type Key = keyof typeof settings
 
 export const helpText = (): string => {
-  const rows = Object.values(settings).map((s: Setting) =>
-    `  --${s.flag.padEnd(18)} ${s.help}\n  ${" ".repeat(20)} env ${s.env}, ini [${s.ini[0]}] ${s.ini[1]}${
+  const all: ReadonlyArray<Setting> = Object.values(settings)
+  const width = Math.max(...all.map((s) => s.flag.length)) + 2
+  const option = (flag: string, text: string) => `  --${flag.padEnd(width)} ${text}`
+  const rows = all.map((s) =>
+    `${option(s.flag, s.help)}\n  ${" ".repeat(width + 2)} env ${s.env}, ini [${s.ini[0]}] ${s.ini[1]}${
       s.fallback === undefined ? "" : `, default ${s.fallback}`
     }`
   )
@@ -50,8 +55,8 @@ export const helpText = (): string => {
     "",
     "Options (command line > environment > config file > default):",
     ...rows,
-    "  --help               Show this help",
-    "  --version            Show the version",
+    option("help", "Show this help"),
+    option("version", "Show the version"),
     "",
     `Config file: CONTREE_MCP_CONFIG, default ${defaultConfigPath}`,
     "  [DEFAULT]",
@@ -143,7 +148,9 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
       httpPort: port,
       cacheFiles: expandHome(value("cacheFiles")!),
       cacheGeneral: expandHome(value("cacheGeneral")!),
-      cachePruneDays: pruneDays
+      cachePruneDays: pruneDays,
+      registryCredentials: expandHome(value("registryCredentials")!),
+      insecureRegistries: (value("insecureRegistries") ?? "").split(",").map((entry) => entry.trim()).filter((entry) => entry !== "")
     }
   })
 }

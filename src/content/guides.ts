@@ -121,7 +121,7 @@ Image arguments take a UUID or \`tag:NAME\`; a bare \`python:3.11\` is rejected.
 
 ## Directory state errors
 
-A \`directory_state_id\` that is unknown, or whose sync found no files (for example, \`source\` was a file or everything was excluded), is rejected. Run \`contree_rsync\` again on an absolute directory path and use the new id.
+A \`directory_state_id\` that is unknown (no \`contree_rsync\` on this machine returned it), or whose last sync found no files (everything was excluded, or the directory is empty), is rejected. Run \`contree_rsync\` on an absolute directory path and use the id it returns; check its \`files\` and \`skipped\` counts.
 
 ## Registry authentication
 
@@ -244,7 +244,7 @@ Defaults: \`shell=true\`, \`cwd="/root"\`, \`timeout=30\` (seconds), \`disposabl
 
 ## contree_rsync
 
-\`source\` is an absolute local directory and \`destination\` an absolute directory in the sandbox. \`exclude\` takes gitignore-style patterns (\`.git\`, \`node_modules\`, \`*.pyc\`, \`build/\`). Files already uploaded are not sent again, so re-syncing after small edits is cheap. Each call returns a fresh \`directory_state_id\`.
+\`source\` is an absolute local directory and \`destination\` an absolute directory in the sandbox. \`exclude\` takes .gitignore patterns relative to \`source\`: \`__pycache__/\` matches at any depth, \`/build\` only at the top, \`!keep.log\` re-includes. \`.gitignore\` files in the tree are honoured unless \`gitignore=false\`. Symlinks are not followed; they and unreadable or special files are listed in \`skipped_entries\`. Unchanged files are not re-read and content the server has is not sent again, so re-syncing after small edits is cheap. The same source, destination, exclude and gitignore always give the same \`directory_state_id\`, which then names the latest sync; deleted files disappear from it.
 
 ## contree_import_image
 

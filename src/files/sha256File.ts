@@ -1,13 +1,33 @@
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
-import { createReadStream } from "node:fs"
+import { closeSync, createReadStream, openSync, readSync } from "node:fs"
 
-/** The sha256 and size of a file, streamed: the file is never held in memory. */
-export const sha256File = (path: string): Effect.Effect<{ readonly sha256: string; readonly size: number }, Error> =>
+const CHUNK = 1024 * 1024
+const SMALL = 64 * 1024
+const smallBuffer = Buffer.allocUnsafe(SMALL + 1)
+
+/**
+ * A file no larger than SMALL, read in one synchronous call into a shared buffer: a stream costs
+ * four thread-pool round trips per file, which dominates on many small files (about 10 µs of
+ * blocking here, against 100 µs of stream overhead). `undefined` if it turned out larger.
+ */
+const hashSmall = (path: string): { readonly sha256: string; readonly size: number } | undefined => {
+  const fd = openSync(path, "r")
+  try {
+    let size = 0
+    for (let n = -1; n !== 0 && size <= SMALL; size += n) n = readSync(fd, smallBuffer, size, SMALL + 1 - size, null)
+    if (size > SMALL) return undefined
+    return { sha256: createHash("sha256").update(smallBuffer.subarray(0, size)).digest("hex"), size }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+const hashStreamed = (path: string): Effect.Effect<{ readonly sha256: string; readonly size: number }, Error> =>
   Effect.async((resume) => {
     const hash = createHash("sha256")
     let size = 0
-    const stream = createReadStream(path, { highWaterMark: 1024 * 1024 })
+    const stream = createReadStream(path, { highWaterMark: CHUNK })
     stream.on("data", (chunk) => {
       size += chunk.length
       hash.update(chunk)
@@ -16,3 +36,18 @@ export const sha256File = (path: string): Effect.Effect<{ readonly sha256: strin
     stream.on("end", () => resume(Effect.succeed({ sha256: hash.digest("hex"), size })))
     return Effect.sync(() => stream.destroy())
   })
+
+/**
+ * The sha256 and size of a file, never holding more than 1 MiB of it in memory. With a
+ * `sizeHint` (from a stat) of at most 64 KiB the file is read in one call; a file that grew
+ * since is streamed like any other.
+ */
+export const sha256File = (
+  path: string,
+  sizeHint?: number
+): Effect.Effect<{ readonly sha256: string; readonly size: number }, Error> =>
+  sizeHint !== undefined && sizeHint <= SMALL
+    ? Effect.try({ try: () => hashSmall(path), catch: (error) => error instanceof Error ? error : new Error(String(error)) }).pipe(
+      Effect.flatMap((small) => small === undefined ? hashStreamed(path) : Effect.succeed(small))
+    )
+    : hashStreamed(path)

@@ -1,10 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
-import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Cause, Effect, Layer, Option } from "effect"
-import { mkdirSync } from "node:fs"
-import { dirname } from "node:path"
+import { Effect, type Layer, Option } from "effect"
 import { CacheError, type CacheEntry, ContreeCache, type ListOptions } from "../services/ContreeCache.js"
+import { prepareDatabase, sqliteService } from "./sqliteService.js"
 
 const MAX_DEPTH = 50
 const fieldName = /^[A-Za-z_][A-Za-z0-9_.]*$/
@@ -54,8 +52,7 @@ const fail = (message: string) => (cause: unknown) => new CacheError({ message, 
 /** The cache over an already provided `SqlClient`. */
 export const makeContreeCache = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  yield* sql`PRAGMA busy_timeout = 5000`
-  yield* Migrator.make({})({ loader: migrations, table: "contree_mcp_migrations" })
+  yield* prepareDatabase(migrations)
 
   const one = (kind: string, key: string) =>
     sql<Row>`SELECT * FROM cache WHERE kind = ${kind} AND key = ${key}`.pipe(
@@ -144,16 +141,5 @@ export const makeContreeCache = Effect.gen(function*() {
  * The SQLite cache at `filename` (`:memory:` for a throwaway one). Parent directories are created.
  * Any failure to open it (including the driver's exceptions) is a CacheError, so callers can fall back.
  */
-export const ContreeCacheSqlite = (filename: string): Layer.Layer<ContreeCache, CacheError> => {
-  const database = Layer.unwrapEffect(Effect.sync(() => {
-    if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
-    return SqliteClient.layer({ filename })
-  }))
-  const cannotOpen = fail(`cannot open the cache database at ${filename}`)
-  return Layer.effect(ContreeCache, makeContreeCache).pipe(
-    Layer.provide(database),
-    Layer.catchAllCause((cause) =>
-      Cause.isInterruptedOnly(cause) ? Layer.failCause(Cause.map(cause, cannotOpen)) : Layer.fail(cannotOpen(Cause.squash(cause)))
-    )
-  )
-}
+export const ContreeCacheSqlite = (filename: string): Layer.Layer<ContreeCache, CacheError> =>
+  sqliteService(ContreeCache, filename, makeContreeCache, fail(`cannot open the cache database at ${filename}`))

@@ -1,6 +1,7 @@
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { Duration, Effect, Layer, Option, ParseResult, Redacted, Schedule, Schema, Stream } from "effect"
 import { createReadStream } from "node:fs"
+import { readFile } from "node:fs/promises"
 import { release } from "node:os"
 import { Image, ImageList } from "../domain/Image.js"
 import { DirectoryListing, UploadedFile } from "../domain/Inspect.js"
@@ -181,18 +182,25 @@ export const makeContreeClientHttp = Effect.gen(function*() {
       ))
   }
 
-  const uploadRequest = (body: UploadBody) => {
+  // A small file is read and sent in one piece: a streamed body costs almost twice as much per
+  // request (measured against the fake API on loopback, 8 at a time: 3.4 ms against 1.9 ms), which
+  // dominates a sync of many small files. Larger files are streamed: memory stays bounded by this size.
+  const SMALL_UPLOAD = 256 * 1024
+  const uploadRequest = (body: UploadBody): Effect.Effect<HttpClientRequest.HttpClientRequest> => {
     const request = HttpClientRequest.post("/files").pipe(HttpClientRequest.acceptJson)
-    return body._tag === "Bytes"
-      ? HttpClientRequest.bodyUint8Array(request, body.bytes, "application/octet-stream")
-      : HttpClientRequest.bodyStream(
-        request,
-        Stream.fromAsyncIterable(createReadStream(body.path), (cause) => cause).pipe(
-          Stream.map((chunk) => chunk as Uint8Array),
-          Stream.orDie
-        ),
-        { contentType: "application/octet-stream", contentLength: body.size }
-      )
+    if (body._tag === "Bytes") return Effect.succeed(HttpClientRequest.bodyUint8Array(request, body.bytes, "application/octet-stream"))
+    if (body.size <= SMALL_UPLOAD) {
+      return Effect.map(Effect.promise(() => readFile(body.path)), (bytes) =>
+        HttpClientRequest.bodyUint8Array(request, bytes, "application/octet-stream"))
+    }
+    return Effect.succeed(HttpClientRequest.bodyStream(
+      request,
+      Stream.fromAsyncIterable(createReadStream(body.path), (cause) => cause).pipe(
+        Stream.map((chunk) => chunk as Uint8Array),
+        Stream.orDie
+      ),
+      { contentType: "application/octet-stream", contentLength: body.size }
+    ))
   }
 
   return ContreeClient.of({
@@ -238,7 +246,7 @@ export const makeContreeClientHttp = Effect.gen(function*() {
     fileExists: (uuid, path) => exists(`/inspect/${seg(uuid)}/download`, { path }),
     uploadFile: (body) => {
       const call = { method: "POST", path: "/files" }
-      return send(call, uploadRequest(body), decode(call, UploadedFile))
+      return Effect.flatMap(uploadRequest(body), (request) => send(call, request, decode(call, UploadedFile)))
     },
     findFileByHash: (sha256) => {
       const call = { method: "GET", path: "/files" }

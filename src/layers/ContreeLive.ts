@@ -2,26 +2,34 @@ import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
 import type { ContreeCache } from "../services/ContreeCache.js"
 import type { ContreeClient } from "../services/ContreeClient.js"
+import type { FileSync } from "../services/FileSync.js"
 import { ContreeConfig, type ContreeConfigShape } from "../services/ContreeConfig.js"
 import type { OperationWaiter } from "../services/OperationWaiter.js"
+import type { RegistryAuth } from "../services/RegistryAuth.js"
 import { CachePruning } from "./CachePruning.js"
 import { ContreeCacheSqlite } from "./ContreeCacheSqlite.js"
 import { ContreeClientLive } from "./ContreeClientLive.js"
 import { ContreeClientMemo } from "./ContreeClientMemo.js"
+import { FileSyncSqlite } from "./FileSyncSqlite.js"
 import { OperationWaiterLive } from "./OperationWaiterLive.js"
+import { RegistryAuthLive } from "./RegistryAuthLive.js"
 
-export type ContreeServices = ContreeClient | ContreeCache | OperationWaiter | ContreeConfig
+export type ContreeServices = ContreeClient | ContreeCache | FileSync | OperationWaiter | RegistryAuth | ContreeConfig
 
-/** A cache database that cannot be opened (read-only home, say) degrades to memory instead of stopping the server. */
-const cacheLayer = (filename: string) =>
-  ContreeCacheSqlite(filename).pipe(
+/** A database that cannot be opened (read-only home, say) degrades to memory instead of stopping the server. */
+const orInMemory = <A, E extends { readonly message: string }, R>(
+  open: (filename: string) => Layer.Layer<A, E, R>,
+  filename: string,
+  consequence: string
+) =>
+  open(filename).pipe(
     Layer.catchAll((error) =>
-      Layer.effectDiscard(Effect.logWarning(`${error.message}; using an in-memory cache for this session`)).pipe(
-        Layer.provideMerge(ContreeCacheSqlite(":memory:"))
-      )
+      Layer.effectDiscard(Effect.logWarning(`${error.message}; ${consequence}`)).pipe(Layer.provideMerge(open(":memory:")))
     ),
     Layer.orDie
   )
+
+const cacheLayer = (filename: string) => orInMemory(ContreeCacheSqlite, filename, "using an in-memory cache for this session")
 
 const warnWithoutToken = Layer.effectDiscard(
   Effect.flatMap(ContreeConfig, (config) =>
@@ -38,7 +46,9 @@ export const ContreeLive = (config: ContreeConfigShape): Layer.Layer<ContreeServ
   const Config = Layer.succeed(ContreeConfig, config)
   const Client = ContreeClientMemo().pipe(Layer.provide(ContreeClientLive), Layer.provide(FetchHttpClient.layer))
   const Backend = Layer.mergeAll(Client, cacheLayer(config.cacheGeneral))
-  return Layer.mergeAll(OperationWaiterLive, CachePruning, warnWithoutToken).pipe(
+  const Registry = RegistryAuthLive.pipe(Layer.provide(FetchHttpClient.layer))
+  const Files = orInMemory(FileSyncSqlite, config.cacheFiles, "directory states will last only for this session")
+  return Layer.mergeAll(OperationWaiterLive, CachePruning, warnWithoutToken, Registry, Files).pipe(
     Layer.provideMerge(Backend),
     Layer.provideMerge(Config)
   )

@@ -14,6 +14,10 @@ export interface ContreeConfigShape {
   readonly cacheFiles: string
   readonly cacheGeneral: string
   readonly cachePruneDays: number
+  /** The registry credential file (JSON, mode 0600). */
+  readonly registryCredentials: string
+  /** Registries (`host` or `host:port`) reached over plain HTTP; loopback registries always are. */
+  readonly insecureRegistries: ReadonlyArray<string>
 }
 
 export class ContreeConfig extends Context.Tag("contree/ContreeConfig")<ContreeConfig, ContreeConfigShape>() {}

@@ -3,12 +3,14 @@ import { Effect, JSONSchema, ParseResult, Schema } from "effect"
 import type { CacheError, ContreeCache } from "../services/ContreeCache.js"
 import type { ContreeClient } from "../services/ContreeClient.js"
 import type { ContreeApiError } from "../services/ContreeError.js"
+import type { FileSync } from "../services/FileSync.js"
 import type { OperationWaiter, WaitTimeout } from "../services/OperationWaiter.js"
+import type { RegistryAuth } from "../services/RegistryAuth.js"
 import type { ToolContext } from "./ToolContext.js"
 import { invalidInput, ToolError, toToolError } from "./ToolError.js"
 
 /** Everything a tool handler may use. */
-export type ToolServices = ContreeClient | ContreeCache | OperationWaiter | ToolContext
+export type ToolServices = ContreeClient | ContreeCache | FileSync | OperationWaiter | RegistryAuth | ToolContext
 
 type HandlerError = ToolError | ContreeApiError | WaitTimeout | CacheError
 

@@ -2,12 +2,15 @@ import { Duration, Effect, Schema } from "effect"
 import type { InstanceFileSpec } from "../domain/Instance.js"
 import { encodeStream } from "../domain/OutputStream.js"
 import { ContreeClient } from "../services/ContreeClient.js"
+import { FileSync } from "../services/FileSync.js"
 import { OperationWaiter } from "../services/OperationWaiter.js"
 import { RetryPolicy } from "../services/RetryPolicy.js"
+import { fileSyncToolError } from "./fileSyncToolError.js"
 import { OperationView, pendingView, toOperationView } from "./OperationView.js"
 import { AbsolutePath, ImageRefParam, optionalParam, withDefault } from "./params.js"
 import { resolveImage } from "./resolveImage.js"
 import { defineTool } from "./Tool.js"
+import { invalidInput } from "./ToolError.js"
 import { ToolContext } from "./ToolContext.js"
 
 const Input = Schema.Struct({
@@ -25,9 +28,13 @@ const Input = Schema.Struct({
     "true: discard filesystem changes. false: save the resulting filesystem as a new image (result_image)"
   ),
   stdin: optionalParam(Schema.String, "Text sent to the command's standard input"),
+  directory_state_id: optionalParam(
+    Schema.Int.pipe(Schema.positive()),
+    "A directory_state_id from contree_rsync: its files are placed under its destination before the command starts"
+  ),
   files: optionalParam(
     Schema.Record({ key: AbsolutePath, value: Schema.NonEmptyTrimmedString }),
-    "Files to place before the command starts: absolute container path -> file uuid from contree_upload"
+    "Files to place before the command starts: absolute container path -> file uuid from contree_upload (wins over a synced file at the same path)"
   ),
   wait: withDefault(Schema.Boolean, true, "Wait for the result. false: return the operation_id at once"),
   truncate_output_at: withDefault(
@@ -46,6 +53,7 @@ export const contreeRun = defineTool({
     "disposable=false saves the final filesystem as a new image (result_image) to build on or branch from.",
     "status SUCCESS means the command ran; judge it by exit_code. timed_out=true means it was killed at `timeout`.",
     "wait=false returns an operation_id at once: start several, then collect them with contree_wait_operations.",
+    "Local code: sync it with contree_rsync and pass directory_state_id; single files: contree_upload, then `files`.",
     "Guides: contree://guide/quickstart, contree://guide/state, contree://guide/async."
   ].join("\n"),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
@@ -57,6 +65,21 @@ export const contreeRun = defineTool({
     const policy = yield* RetryPolicy
     const image = yield* resolveImage(input.image)
     const files: Record<string, InstanceFileSpec> = {}
+    if (input.directory_state_id !== undefined) {
+      const fileSync = yield* FileSync
+      const synced = yield* fileSync.files(input.directory_state_id).pipe(
+        Effect.catchTag("FileSyncError", (error) => Effect.fail(fileSyncToolError(error)))
+      )
+      // An empty state is almost always a mistake (everything excluded, wrong directory): say so now
+      // rather than let the command fail on missing files.
+      if (synced.length === 0) {
+        return yield* invalidInput(
+          `directory_state_id ${input.directory_state_id} has no files: its last contree_rsync found none ` +
+            "(everything excluded, or an empty directory). Check that sync's files and skipped counts."
+        )
+      }
+      for (const file of synced) files[file.path] = { uuid: file.uuid, mode: file.mode, uid: 0, gid: 0 }
+    }
     for (const [path, uuid] of Object.entries(input.files ?? {})) files[path] = { uuid, mode: "0644", uid: 0, gid: 0 }
     const operationId = yield* client.spawnInstance({
       command: input.command,

@@ -3,10 +3,14 @@ import { contreeDownload } from "./contree_download.js"
 import { contreeGetGuide } from "./contree_get_guide.js"
 import { contreeGetImage } from "./contree_get_image.js"
 import { contreeGetOperation } from "./contree_get_operation.js"
+import { contreeImportImage } from "./contree_import_image.js"
 import { contreeListFiles } from "./contree_list_files.js"
 import { contreeListImages } from "./contree_list_images.js"
 import { contreeListOperations } from "./contree_list_operations.js"
 import { contreeReadFile } from "./contree_read_file.js"
+import { contreeRegistryAuth } from "./contree_registry_auth.js"
+import { contreeRegistryTokenObtain } from "./contree_registry_token_obtain.js"
+import { contreeRsync } from "./contree_rsync.js"
 import { contreeRun } from "./contree_run.js"
 import { contreeSetTag } from "./contree_set_tag.js"
 import { contreeUpload } from "./contree_upload.js"
@@ -22,10 +26,14 @@ export const allTools: ReadonlyArray<Tool> = [
   contreeListFiles,
   contreeReadFile,
   contreeUpload,
+  contreeRsync,
   contreeDownload,
   contreeGetOperation,
   contreeListOperations,
   contreeWaitOperations,
   contreeCancelOperation,
-  contreeGetGuide
+  contreeGetGuide,
+  contreeImportImage,
+  contreeRegistryTokenObtain,
+  contreeRegistryAuth
 ]

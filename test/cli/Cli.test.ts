@@ -53,7 +53,9 @@ describe("parseCli", () => {
       httpPort: 9452,
       cacheFiles: join(homedir(), ".cache", "contree_mcp", "files.db"),
       cacheGeneral: join(homedir(), ".cache", "contree_mcp", "cache.db"),
-      cachePruneDays: 60
+      cachePruneDays: 60,
+      registryCredentials: join(homedir(), ".config", "contree", "registry-credentials.json"),
+      insecureRegistries: []
     })
   })
 

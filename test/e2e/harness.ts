@@ -17,12 +17,16 @@ export const toolNames = [
   "contree_list_files",
   "contree_read_file",
   "contree_upload",
+  "contree_rsync",
   "contree_download",
   "contree_get_operation",
   "contree_list_operations",
   "contree_wait_operations",
   "contree_cancel_operation",
-  "contree_get_guide"
+  "contree_get_guide",
+  "contree_import_image",
+  "contree_registry_token_obtain",
+  "contree_registry_auth"
 ]
 
 export const binPath = process.env["CONTREE_E2E_BIN"] ?? resolve(import.meta.dirname, "../../dist/bin.js")

@@ -28,7 +28,9 @@ const client = () =>
       httpPort: 0,
       cacheFiles: ":memory:",
       cacheGeneral: ":memory:",
-      cachePruneDays: 0
+      cachePruneDays: 0,
+      registryCredentials: ":none:",
+      insecureRegistries: []
     }))
   )
 

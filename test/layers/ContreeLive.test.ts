@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
-import { mkdtempSync, rmSync } from "node:fs"
+import { Effect, Layer, Logger, LogLevel, Option } from "effect"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ContreeLive } from "../../src/layers/ContreeLive.js"
 import { ContreeCache } from "../../src/services/ContreeCache.js"
+import { FileSync } from "../../src/services/FileSync.js"
 import { config } from "../support/http.js"
 
 const tempDir = Effect.acquireRelease(
@@ -32,5 +33,23 @@ describe("ContreeLive", () => {
       const entry = yield* Effect.flatMap(ContreeCache, (cache) =>
         cache.put("image", "k", { v: 2 }).pipe(Effect.zipRight(cache.get("image", "k")))).pipe(Effect.provide(context))
       assert.deepStrictEqual(Option.map(entry, (e) => e.data), Option.some({ v: 2 }))
+    }))
+
+  it.scoped("opens the file-sync database at cacheFiles, and falls back to memory when it cannot", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const filename = join(dir, "sub", "files.db")
+      const lookUp = Effect.flatMap(FileSync, (fileSync) => Effect.flip(fileSync.files(1)))
+      const opened = yield* lookUp.pipe(
+        Effect.provide(ContreeLive(config({ cacheFiles: filename, cacheGeneral: join(dir, "cache.db"), cachePruneDays: 0 })))
+      )
+      assert.strictEqual(opened.reason, "UnknownState")
+      assert.isTrue(existsSync(filename))
+      // A directory where the database file should be.
+      const fallback = yield* lookUp.pipe(
+        Effect.provide(ContreeLive(config({ cacheFiles: dir, cacheGeneral: join(dir, "cache.db"), cachePruneDays: 0 }))),
+        Logger.withMinimumLogLevel(LogLevel.None)
+      )
+      assert.strictEqual(fallback.reason, "UnknownState")
     }))
 })

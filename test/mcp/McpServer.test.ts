@@ -8,7 +8,9 @@ import { ContreeCacheSqlite } from "../../src/layers/ContreeCacheSqlite.js"
 import { makeServerFactory, type ServerServices } from "../../src/mcp/McpServer.js"
 import { defaultRegistry } from "../../src/mcp/Registry.js"
 import { ContreeClient } from "../../src/services/ContreeClient.js"
+import { FileSync } from "../../src/services/FileSync.js"
 import { OperationWaiter } from "../../src/services/OperationWaiter.js"
+import { RegistryAuth } from "../../src/services/RegistryAuth.js"
 import { CHILD, finishedRun, IMAGE, image } from "../support/fixtures.js"
 import { apiError } from "../support/tools.js"
 
@@ -28,6 +30,8 @@ const connect = (services: { readonly client?: Layer.Layer<ContreeClient>; reado
     const context = yield* Layer.build(Layer.mergeAll(
       services.client ?? Layer.mock(ContreeClient, {}),
       services.waiter ?? Layer.mock(OperationWaiter, {}),
+      Layer.mock(RegistryAuth, {}),
+      Layer.mock(FileSync, {}),
       ContreeCacheSqlite(":memory:").pipe(Layer.orDie)
     ) satisfies Layer.Layer<ServerServices>)
     const factory = yield* makeServerFactory(defaultRegistry).pipe(Effect.provide(context), Logger.withMinimumLogLevel(LogLevel.None))

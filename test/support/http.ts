@@ -13,9 +13,12 @@ export const config = (overrides: Partial<ContreeConfigShape> = {}): ContreeConf
   logLevel: "warning",
   httpListen: "127.0.0.1",
   httpPort: 9452,
-  cacheFiles: "/tmp/files.db",
+  // Unit tests that build ContreeLive must not leave a database behind.
+  cacheFiles: ":memory:",
   cacheGeneral: "/tmp/cache.db",
   cachePruneDays: 60,
+  registryCredentials: "/tmp/registry-credentials.json",
+  insecureRegistries: [],
   ...overrides
 })
 

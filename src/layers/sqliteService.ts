@@ -1,0 +1,40 @@
+import { SqlClient } from "@effect/sql"
+import * as Migrator from "@effect/sql/Migrator"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { Cause, type Context, Effect, Layer } from "effect"
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+
+/** Every database of this server records its migrations in this table. */
+const MIGRATIONS_TABLE = "contree_mcp_migrations"
+
+/** Waits for another process's write lock instead of failing at once (two servers may share a file). */
+export const prepareDatabase = (loader: Migrator.Loader) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`PRAGMA busy_timeout = 5000`
+    yield* Migrator.make({})({ loader, table: MIGRATIONS_TABLE })
+  })
+
+/**
+ * A service built by `make` over its own SQLite database at `filename` (`:memory:` for a
+ * throwaway one). Parent directories are created. Any failure to open or migrate the database,
+ * including the driver's exceptions, becomes `cannotOpen(cause)`, so callers can fall back.
+ */
+export const sqliteService = <I, S, E, R>(
+  tag: Context.Tag<I, S>,
+  filename: string,
+  make: Effect.Effect<S, unknown, SqlClient.SqlClient | R>,
+  cannotOpen: (cause: unknown) => E
+): Layer.Layer<I, E, Exclude<R, SqlClient.SqlClient | SqliteClient.SqliteClient>> => {
+  const database = Layer.unwrapEffect(Effect.sync(() => {
+    if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
+    return SqliteClient.layer({ filename })
+  }))
+  return Layer.effect(tag, make).pipe(
+    Layer.provide(database),
+    Layer.catchAllCause((cause) =>
+      Cause.isInterruptedOnly(cause) ? Layer.failCause(Cause.map(cause, cannotOpen)) : Layer.fail(cannotOpen(Cause.squash(cause)))
+    )
+  )
+}

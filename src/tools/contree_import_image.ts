@@ -1,0 +1,129 @@
+import { Duration, Effect, Option, Redacted, Schema } from "effect"
+import { canonicalImportUrl } from "../domain/RegistryUrl.js"
+import { ContreeClient } from "../services/ContreeClient.js"
+import { ContreeApiError } from "../services/ContreeError.js"
+import { OperationWaiter } from "../services/OperationWaiter.js"
+import { RegistryAuth, type RegistryCredentials } from "../services/RegistryAuth.js"
+import { RetryPolicy } from "../services/RetryPolicy.js"
+import { OperationView, pendingView, toOperationView } from "./OperationView.js"
+import { optionalParam, withDefault } from "./params.js"
+import { parseRegistryParam, RegistryUrlParam, registryToolError } from "./registryParams.js"
+import { defineTool } from "./Tool.js"
+import { ToolContext } from "./ToolContext.js"
+import { ToolError } from "./ToolError.js"
+
+/** What the import asks ConTree for; the tool does not expose it (as in the reference). */
+const IMPORT_TIMEOUT_SECONDS = 300
+
+const Input = Schema.Struct({
+  registry_url: RegistryUrlParam,
+  tag: optionalParam(Schema.NonEmptyTrimmedString, "Tag for the imported image, e.g. 'alpine:3.20'"),
+  wait: withDefault(Schema.Boolean, true, "Wait for the import. false: return the operation_id at once"),
+  i_accept_that_anonymous_access_might_be_rate_limited: withDefault(
+    Schema.Boolean,
+    false,
+    "Pull without credentials when none are stored for the registry (registries such as Docker Hub rate-limit anonymous pulls). Only with the user's consent"
+  )
+})
+
+const notAuthenticated = (registry: string, why: string) =>
+  new ToolError({
+    reason: "Unauthorized",
+    message: `Not authenticated with registry '${registry}': ${why}. Call contree_registry_token_obtain(registry_url=...) ` +
+      `and give the user the URL, STOP until they send a username and token, then call contree_registry_auth(registry_url, ` +
+      `username, token) and import again. Or, if the user agrees to rate-limited anonymous pulls, pass ` +
+      `i_accept_that_anonymous_access_might_be_rate_limited=true.`
+  })
+
+/** A server (or a proxy) may echo the request body, credentials included, in an error; they never reach the agent. */
+const scrubbed = (credentials: RegistryCredentials | undefined) => (error: ContreeApiError): ContreeApiError => {
+  const secret = credentials === undefined ? "" : Redacted.value(credentials.token)
+  if (secret === "" || !error.message.includes(secret)) return error
+  return new ContreeApiError({
+    reason: error.reason,
+    message: error.message.split(secret).join("<redacted>"),
+    method: error.method,
+    path: error.path,
+    ...(error.status === undefined ? {} : { status: error.status })
+  })
+}
+
+export const contreeImportImage = defineTool({
+  name: "contree_import_image",
+  title: "Import an image from a registry",
+  description: [
+    "Import a container image from a registry (Docker Hub, ghcr.io, ...) as a ConTree image. Starts a sandbox-side job (costly, like contree_run).",
+    "First check contree_list_images(tag_prefix=...): the image may already be there.",
+    "Uses the credentials stored by contree_registry_auth, checked with the registry before each import. Without them it fails: " +
+      "run contree_registry_token_obtain, STOP for the user's token, then contree_registry_auth; or, only if the user agrees, " +
+      "set i_accept_that_anonymous_access_might_be_rate_limited=true.",
+    "Pass `tag` to tag the result (e.g. 'python:3.11-slim'). The new image UUID is in result_image.",
+    "wait=false returns an operation_id at once; collect it with contree_wait_operations.",
+    "Guides: contree://guide/quickstart, contree://guide/errors."
+  ].join("\n"),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  input: Input,
+  output: OperationView,
+  handler: Effect.fn("contree_import_image")(function*(input) {
+    const reference = yield* parseRegistryParam(input.registry_url)
+    const url = yield* Option.match(canonicalImportUrl(reference), {
+      onNone: () =>
+        Effect.fail(
+          new ToolError({
+            reason: "InvalidInput",
+            message: `registry_url '${input.registry_url}' names the registry ${reference.registry} but no image; ` +
+              `write it as 'docker://${reference.registry}/<repository>:<tag>'`
+          })
+        ),
+      onSome: Effect.succeed
+    })
+    const anonymousOk = input.i_accept_that_anonymous_access_might_be_rate_limited
+    const stored = yield* (yield* RegistryAuth).credentialsFor(reference.registry).pipe(
+      Effect.catchTag("RegistryError", (error) => Effect.fail(registryToolError(error)))
+    )
+    let credentials: RegistryCredentials | undefined
+    switch (stored._tag) {
+      case "Valid":
+        credentials = stored.credentials
+        break
+      case "None":
+        if (!anonymousOk) return yield* notAuthenticated(reference.registry, "no credentials are stored for it")
+        break
+      case "Rejected":
+        if (!anonymousOk) {
+          return yield* notAuthenticated(
+            reference.registry,
+            `the stored credentials were refused by the registry (${stored.detail}) and have been removed`
+          )
+        }
+        yield* Effect.logWarning(`importing from ${reference.registry} anonymously: its stored credentials were refused`)
+        break
+    }
+
+    const client = yield* ContreeClient
+    const waiter = yield* OperationWaiter
+    const policy = yield* RetryPolicy
+    // An anonymous pull sends no `credentials` at all (the reference sent empty strings).
+    const operationId = yield* client.importImage({
+      registry: {
+        url,
+        ...(credentials === undefined ? {} : { credentials: { username: credentials.username, password: Redacted.value(credentials.token) } })
+      },
+      ...(input.tag === undefined ? {} : { tag: input.tag }),
+      timeout: IMPORT_TIMEOUT_SECONDS
+    }).pipe(Effect.mapError(scrubbed(credentials)))
+    // Tracking records the result's lineage (an import is a root) even when nobody waits.
+    yield* waiter.track(operationId)
+    if (!input.wait) return pendingView(operationId, "image_import")
+    const context = yield* ToolContext
+    const started = Date.now()
+    const op = yield* waiter.wait(operationId, {
+      // ConTree gives the import IMPORT_TIMEOUT_SECONDS; the grace covers queueing, as for contree_run.
+      timeout: Duration.sum(Duration.seconds(IMPORT_TIMEOUT_SECONDS), policy.runGrace),
+      onProgress: (current) => context.progress((Date.now() - started) / 1000, undefined, `import ${operationId} is ${current.status}`)
+    })
+    const view = toOperationView(op)
+    const secret = credentials === undefined ? "" : Redacted.value(credentials.token)
+    return secret !== "" && view.error?.includes(secret) ? { ...view, error: view.error.split(secret).join("<redacted>") } : view
+  })
+})
