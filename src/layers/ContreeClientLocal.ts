@@ -1,0 +1,67 @@
+import { Effect, Layer, Option, Stream } from "effect"
+import { LocalEngine } from "../local/LocalEngine.js"
+import type { LocalEngineError } from "../local/LocalEngineError.js"
+import { ContreeClient } from "../services/ContreeClient.js"
+import { type ApiErrorReason, ContreeApiError } from "../services/ContreeError.js"
+
+/** The status the cloud answers in the same situation, so both backends fail alike. */
+const STATUS: Record<LocalEngineError["reason"], readonly [ApiErrorReason, number]> = {
+  InvalidRequest: ["InvalidRequest", 400],
+  NotFound: ["NotFound", 404],
+  Conflict: ["Conflict", 409],
+  Unavailable: ["Server", 503],
+  Internal: ["Server", 500]
+}
+
+/** Each method named by the REST call it stands for: errors carry the same method and path as the cloud client's. */
+const call = (method: string, path: string) => (error: LocalEngineError) => {
+  const [reason, status] = STATUS[error.reason]
+  return new ContreeApiError({ reason, status, message: error.message, method, path })
+}
+
+const seg = encodeURIComponent
+
+/** `ContreeClient` over the embedded local engine: real sandboxes on this machine, no token. */
+export const makeContreeClientLocal = Effect.gen(function*() {
+  const engine = yield* LocalEngine
+  return ContreeClient.of({
+    listImages: (query) => engine.listImages(query).pipe(Effect.mapError(call("GET", "/images"))),
+    importImage: () =>
+      Effect.fail(
+        new ContreeApiError({
+          reason: "InvalidRequest",
+          status: 400,
+          message: "importing registry images is not supported by the local backend yet; use the busybox:latest base image " +
+            "or the cloud backend (--backend cloud)",
+          method: "POST",
+          path: "/images/import"
+        })
+      ),
+    tagImage: (uuid, tag) => engine.tagImage(uuid, tag).pipe(Effect.mapError(call("PATCH", `/images/${seg(uuid)}/tag`))),
+    untagImage: (uuid) => engine.untagImage(uuid).pipe(Effect.mapError(call("DELETE", `/images/${seg(uuid)}/tag`))),
+    resolveTag: (tag) => engine.resolveTag(tag).pipe(Effect.mapError(call("GET", "/inspect/"))),
+    getImage: (uuid) => engine.getImage(uuid).pipe(Effect.mapError(call("GET", `/inspect/${seg(uuid)}/`))),
+    listDirectory: (uuid, path) => engine.listDirectory(uuid, path).pipe(Effect.mapError(call("GET", `/inspect/${seg(uuid)}/list`))),
+    listDirectoryText: (uuid, path) =>
+      engine.listDirectoryText(uuid, path).pipe(Effect.mapError(call("GET", `/inspect/${seg(uuid)}/list`))),
+    readFile: (uuid, path) => engine.readFile(uuid, path).pipe(Effect.mapError(call("GET", `/inspect/${seg(uuid)}/download`))),
+    downloadFile: (uuid, path) => engine.downloadFile(uuid, path).pipe(Stream.mapError(call("GET", `/inspect/${seg(uuid)}/download`))),
+    fileExists: (uuid, path) => engine.fileExists(uuid, path).pipe(Effect.mapError(call("HEAD", `/inspect/${seg(uuid)}/download`))),
+    uploadFile: (body) => engine.uploadFile(body).pipe(Effect.mapError(call("POST", "/files"))),
+    findFileByHash: (sha256) => engine.findFileByHash(sha256).pipe(Effect.mapError(call("GET", "/files"))),
+    fileHashExists: (sha256) => engine.findFileByHash(sha256).pipe(Effect.map(Option.isSome), Effect.mapError(call("HEAD", "/files"))),
+    fileUuidExists: (uuid) => engine.findFileByUuid(uuid).pipe(Effect.map(Option.isSome), Effect.mapError(call("HEAD", "/files"))),
+    spawnInstance: (request) => engine.spawn(request).pipe(Effect.mapError(call("POST", "/instances"))),
+    listOperations: (query) => engine.listOperations(query).pipe(Effect.mapError(call("GET", "/operations"))),
+    getOperation: (uuid) => engine.getOperation(uuid).pipe(Effect.mapError(call("GET", `/operations/${seg(uuid)}`))),
+    cancelOperation: (uuid) => engine.cancelOperation(uuid).pipe(Effect.mapError(call("DELETE", `/operations/${seg(uuid)}`))),
+    whoami: Effect.succeed({
+      backend: "local",
+      permissions: { list: true, spawn: true, import: false },
+      host: engine.describe
+    })
+  })
+})
+
+/** `ContreeClient` answered by a `LocalEngine` (see `LocalEngineLive`), which the operation waiter may also use. */
+export const ContreeClientLocal: Layer.Layer<ContreeClient, never, LocalEngine> = Layer.effect(ContreeClient, makeContreeClientLocal)

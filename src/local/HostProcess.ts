@@ -1,0 +1,58 @@
+import { Effect } from "effect"
+import { readFileSync } from "node:fs"
+
+/** State and start time (clock ticks since boot) of a process, from `/proc/PID/stat`; undefined once reaped. */
+const stat = (pid: number): { readonly state: string; readonly start: string } | undefined => {
+  let text: string
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "latin1")
+  } catch {
+    return undefined
+  }
+  // The command name may hold spaces and parentheses: fields are counted from the last ')'.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ")
+  return { state: fields[0] ?? "", start: fields[19] ?? "" }
+}
+
+const exited = (state: string) => state === "Z" || state === "X"
+
+/** `pid:starttime`: names one process for the life of the machine, though pids are reused. */
+export const processIdentity = (pid: number): string | undefined => {
+  const s = stat(pid)
+  return s === undefined ? undefined : `${pid}:${s.start}`
+}
+
+/** Whether the process named by `identity` (`pid:starttime`, maybe with a suffix) still runs; a zombie has ended. */
+export const isRunning = (identity: string): boolean => {
+  const [pid, start] = identity.split(":")
+  const s = stat(Number(pid))
+  return s !== undefined && s.start === start && !exited(s.state)
+}
+
+/** Sends SIGKILL to the process group led by the process named by `identity`, if that process still runs. */
+export const killGroup = (identity: string): void => {
+  if (!isRunning(identity)) return
+  try {
+    process.kill(-Number(identity.split(":")[0]), "SIGKILL")
+  } catch {
+    // it ended between the check and the kill
+  }
+}
+
+/**
+ * Waits until `pid` has ended. For a sandbox's pid 1 this means the whole pid namespace is
+ * gone: the kernel kills and reaps every other process in it before pid 1 becomes a zombie.
+ */
+export const awaitExit = (pid: number, within: number): Effect.Effect<boolean> => {
+  const gone = () => {
+    const s = stat(pid)
+    return s === undefined || exited(s.state)
+  }
+  // Interruptible even inside a finalizer, or the time limit could not stop the wait.
+  return Effect.gen(function*() {
+    while (!gone()) yield* Effect.sleep("2 millis")
+    return true
+  }).pipe(Effect.interruptible, Effect.timeoutTo({ duration: within, onTimeout: () => false, onSuccess: (ended) => ended }))
+}
+
+export const selfIdentity = (): string => processIdentity(process.pid) ?? `${process.pid}:0`

@@ -1,0 +1,39 @@
+import { Context, type Effect, type Option, type Stream } from "effect"
+import type { Image } from "../domain/Image.js"
+import type { DirectoryListing, UploadedFile } from "../domain/Inspect.js"
+import type { SpawnRequest } from "../domain/Instance.js"
+import type { Operation, OperationSummary } from "../domain/Operation.js"
+import type { ListImagesQuery, ListOperationsQuery, UploadBody } from "../services/ContreeClient.js"
+import type { LocalEngineError } from "./LocalEngineError.js"
+
+/**
+ * Real sandboxes on this machine, with the cloud API's semantics: images are immutable stacks of
+ * layer directories, a run is bubblewrap over overlayfs, operations queue and finish as in the
+ * cloud. `ContreeClientLocal` adapts it to `ContreeClient`; `awaitOperation` lets the operation
+ * waiter learn of an end at once instead of polling.
+ */
+export class LocalEngine extends Context.Tag("contree/LocalEngine")<LocalEngine, {
+  readonly listImages: (query: ListImagesQuery) => Effect.Effect<ReadonlyArray<Image>, LocalEngineError>
+  readonly getImage: (uuid: string) => Effect.Effect<Image, LocalEngineError>
+  readonly resolveTag: (tag: string) => Effect.Effect<Image, LocalEngineError>
+  readonly tagImage: (uuid: string, tag: string) => Effect.Effect<Image, LocalEngineError>
+  readonly untagImage: (uuid: string) => Effect.Effect<void, LocalEngineError>
+  readonly listDirectory: (uuid: string, path: string) => Effect.Effect<DirectoryListing, LocalEngineError>
+  readonly listDirectoryText: (uuid: string, path: string) => Effect.Effect<string, LocalEngineError>
+  readonly readFile: (uuid: string, path: string) => Effect.Effect<Uint8Array, LocalEngineError>
+  readonly downloadFile: (uuid: string, path: string) => Stream.Stream<Uint8Array, LocalEngineError>
+  readonly fileExists: (uuid: string, path: string) => Effect.Effect<boolean, LocalEngineError>
+  readonly uploadFile: (body: UploadBody) => Effect.Effect<UploadedFile, LocalEngineError>
+  readonly findFileByHash: (sha256: string) => Effect.Effect<Option.Option<UploadedFile>, LocalEngineError>
+  readonly findFileByUuid: (uuid: string) => Effect.Effect<Option.Option<UploadedFile>, LocalEngineError>
+  /** Queues a run; the operation id comes back at once. */
+  readonly spawn: (request: SpawnRequest) => Effect.Effect<string, LocalEngineError>
+  readonly listOperations: (query: ListOperationsQuery) => Effect.Effect<ReadonlyArray<OperationSummary>, LocalEngineError>
+  readonly getOperation: (uuid: string) => Effect.Effect<Operation, LocalEngineError>
+  /** `false` when the operation had already ended. Returns once its sandbox is gone, without a trace left. */
+  readonly cancelOperation: (uuid: string) => Effect.Effect<boolean, LocalEngineError>
+  /** The operation once it is terminal, without polling when this process runs it. */
+  readonly awaitOperation: (uuid: string) => Effect.Effect<Operation, LocalEngineError>
+  /** Isolation, limits in force and resource accounting, one fact a line (`contree-mcp doctor`). */
+  readonly describe: ReadonlyArray<string>
+}>() {}

@@ -1,0 +1,26 @@
+import { Schema } from "effect"
+
+/**
+ * Why a call to the local engine failed, in the terms of the cloud API it stands in for:
+ * `ContreeClientLocal` turns each reason into the status the cloud answers in the same situation.
+ */
+export const LocalErrorReason = Schema.Literal("InvalidRequest", "NotFound", "Conflict", "Unavailable", "Internal")
+export type LocalErrorReason = typeof LocalErrorReason.Type
+
+export class LocalEngineError extends Schema.TaggedError<LocalEngineError>()("LocalEngineError", {
+  reason: LocalErrorReason,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {}
+
+export const invalidRequest = (message: string) => new LocalEngineError({ reason: "InvalidRequest", message })
+export const notFound = (message: string) => new LocalEngineError({ reason: "NotFound", message })
+
+/** Wraps an unexpected failure of the machine (disk, database, a tool) with what was being done. */
+export const internal = (what: string) => (cause: unknown) =>
+  new LocalEngineError({ reason: "Internal", message: `${what}: ${describeCause(cause)}`, cause })
+
+export const describeCause = (cause: unknown): string =>
+  cause instanceof Error ? cause.message : typeof cause === "object" && cause !== null && "message" in cause
+    ? String(cause.message)
+    : String(cause)

@@ -1,0 +1,56 @@
+import { availableParallelism } from "node:os"
+
+/**
+ * How the local engine is set up. Only `stateDir` is required; the server passes
+ * `$XDG_DATA_HOME/contree-mcp` (or its flag). A `null` limit means "no cap".
+ */
+export interface LocalEngineOptions {
+  /** Images, layers, uploads and operations live here and survive restarts. */
+  readonly stateDir: string
+  /** Runs executing at once in this process; more wait PENDING. Default: the number of CPUs (at least 2). */
+  readonly maxConcurrentRuns?: number | undefined
+  /** Memory of one run, bytes (cgroup memory limit, else RLIMIT_DATA per process). Default 4 GiB. */
+  readonly memoryBytes?: number | null | undefined
+  /** Processes of one run (cgroup pids limit, else RLIMIT_NPROC). Default 4096. */
+  readonly pids?: number | null | undefined
+  /** CPUs of one run (cgroup CPU quota; there is no rlimit equivalent). Default: no cap. */
+  readonly cpus?: number | null | undefined
+  /** Bytes a run may write (the size of its tmpfs upper dir). Default 4 GiB. */
+  readonly diskBytes?: number | null | undefined
+  /** First host uid/gid of the 65,536 the sandbox's ids map to when the server runs as root; fixed for a state directory. */
+  readonly idBase?: number | undefined
+  /** An image deeper than this many layers is squashed into one when a run commits onto it. Default 64. */
+  readonly maxLayers?: number | undefined
+  /** Build the offline busybox base image on first start. Default true. */
+  readonly baseImages?: boolean | undefined
+}
+
+/** The options with every default filled in. */
+export interface LocalSettings {
+  readonly stateDir: string
+  readonly maxConcurrentRuns: number
+  readonly memoryBytes: number | null
+  readonly pids: number | null
+  readonly cpus: number | null
+  readonly diskBytes: number | null
+  readonly idBase: number
+  readonly maxLayers: number
+  readonly baseImages: boolean
+}
+
+const GiB = 1024 ** 3
+
+// Far above the ranges distributions hand out in /etc/subuid (100000+) and systemd-nspawn's pool.
+const DEFAULT_ID_BASE = 0x70000000
+
+export const resolveSettings = (options: LocalEngineOptions): LocalSettings => ({
+  stateDir: options.stateDir,
+  maxConcurrentRuns: options.maxConcurrentRuns ?? Math.max(2, availableParallelism()),
+  memoryBytes: options.memoryBytes === undefined ? 4 * GiB : options.memoryBytes,
+  pids: options.pids === undefined ? 4096 : options.pids,
+  cpus: options.cpus ?? null,
+  diskBytes: options.diskBytes === undefined ? 4 * GiB : options.diskBytes,
+  idBase: options.idBase ?? DEFAULT_ID_BASE,
+  maxLayers: options.maxLayers ?? 64,
+  baseImages: options.baseImages ?? true
+})

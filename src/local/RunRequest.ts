@@ -1,0 +1,87 @@
+import { Effect } from "effect"
+import { posix } from "node:path"
+import type { SpawnRequest } from "../domain/Instance.js"
+import { streamBytes } from "../domain/OutputStream.js"
+import { invalidRequest, type LocalEngineError } from "./LocalEngineError.js"
+
+/** A file to place before the command starts, by upload uuid. */
+export interface RequestedFile {
+  readonly path: string
+  readonly uuid: string
+  readonly mode: number
+  readonly uid: number
+  readonly gid: number
+}
+
+/** A validated spawn request: what the sandbox runs, and the metadata echoed on the operation. */
+export interface RunRequest {
+  readonly argv: ReadonlyArray<string>
+  readonly env: Readonly<Record<string, string>>
+  readonly cwd: string
+  readonly hostname: string
+  readonly stdin: Uint8Array
+  readonly timeoutMs: number
+  readonly truncateAt: number
+  readonly disposable: boolean
+  readonly files: ReadonlyArray<RequestedFile>
+  /** The request as the cloud echoes it in the operation's metadata (spec §2.11); `result` comes later. */
+  readonly metadata: Readonly<Record<string, unknown>>
+}
+
+/** Accepts "0644", "644", "0o644", "0o100644"; keeps the permission bits (spec §2.3). */
+export const parseMode = (value: string): number | undefined => {
+  const match = /^(?:0o)?([0-7]+)$/i.exec(value)
+  return match === null ? undefined : parseInt(match[1]!, 8) & 0o7777
+}
+
+const octal = (mode: number) => mode.toString(8).padStart(4, "0")
+const ENV_NAME = /^[^=\0]+$/
+
+/** The checks the cloud makes on `POST /instances` (spec §3.12), refused with 400 there and InvalidRequest here. */
+export const validateRunRequest = (request: SpawnRequest): Effect.Effect<RunRequest, LocalEngineError> =>
+  Effect.gen(function*() {
+    if (request.command === "") return yield* invalidRequest("command is required")
+    if (request.image === "") return yield* invalidRequest("image is required")
+    if (request.shell && request.args.length > 0) return yield* invalidRequest("args must be empty when shell is true")
+    if (!request.cwd.startsWith("/")) return yield* invalidRequest("cwd must be an absolute path")
+    if (!(request.timeout > 0)) return yield* invalidRequest("timeout must be positive")
+    if (!(request.truncate_output_at >= 0)) return yield* invalidRequest("truncate_output_at must not be negative")
+    for (const name of Object.keys(request.env)) {
+      if (!ENV_NAME.test(name)) return yield* invalidRequest(`invalid environment variable name: ${JSON.stringify(name)}`)
+    }
+    const files: Array<RequestedFile> = []
+    for (const [path, spec] of Object.entries(request.files)) {
+      if (!path.startsWith("/")) return yield* invalidRequest(`file path must be absolute: ${path}`)
+      const mode = parseMode(spec.mode)
+      if (mode === undefined) return yield* invalidRequest(`files[${path}].mode is not an octal mode`)
+      if (spec.uid < 0 || spec.gid < 0) return yield* invalidRequest(`files[${path}] uid and gid must be non-negative integers`)
+      files.push({ path: posix.normalize(path), uuid: spec.uuid, mode, uid: spec.uid, gid: spec.gid })
+    }
+    const stdin = streamBytes(request.stdin)
+    return {
+      argv: request.shell ? ["/bin/sh", "-c", request.command] : [request.command, ...request.args],
+      env: request.env,
+      cwd: posix.normalize(request.cwd),
+      hostname: request.hostname,
+      stdin,
+      timeoutMs: request.timeout * 1000,
+      truncateAt: request.truncate_output_at,
+      disposable: request.disposable,
+      files,
+      metadata: {
+        command: request.command,
+        image: request.image,
+        hostname: request.hostname,
+        args: request.args,
+        shell: request.shell,
+        env: request.env,
+        cwd: request.cwd,
+        disposable: request.disposable,
+        stdin: { value: request.stdin.value, encoding: request.stdin.encoding, truncated: false },
+        timeout: request.timeout,
+        truncate_output_at: request.truncate_output_at,
+        files: Object.fromEntries(files.map((f) => [f.path, { uuid: f.uuid, mode: octal(f.mode), uid: f.uid, gid: f.gid }])),
+        result: null
+      }
+    }
+  })

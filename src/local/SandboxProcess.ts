@@ -1,0 +1,312 @@
+import { Deferred, Effect, Exit, Fiber, FiberId, Queue, type Scope } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
+import { writeFileSync } from "node:fs"
+import type { Readable, Writable } from "node:stream"
+import type { OutputStream } from "../domain/OutputStream.js"
+import type { CgroupUsage, RunCgroup } from "./Cgroup.js"
+import { awaitExit, processIdentity } from "./HostProcess.js"
+import { gidMapLine, type IdMapping, uidMapLine } from "./IdMapping.js"
+import { describeCause, internal, LocalEngineError } from "./LocalEngineError.js"
+import { OutputCapture } from "./OutputCapture.js"
+import { STAGE1, STAGE2 } from "./SandboxScript.js"
+
+/** What one sandbox process is asked to do (see SandboxScript for the protocol). */
+export interface SandboxLaunch {
+  /** Names the run's directory, `runs/<runId>`. */
+  readonly runId: string
+  readonly mode: "run" | "flatten"
+  /** overlayfs `lowerdir`, top first, relative to the layers directory. */
+  readonly lowers: string
+  /** The upper dir's root: octal mode, uid and gid inside the sandbox, e.g. `755 0 0`. */
+  readonly root: string
+  /** Wait for `save` after the command and copy the upper dir to `runs/<runId>/out`. */
+  readonly keep: boolean
+  /** bwrap's options after `--bind /tmp/root /`, then `--`, then the command. */
+  readonly bwrapArgs: ReadonlyArray<string>
+  readonly stdin: Uint8Array
+  readonly timeoutMs: number | null
+  readonly truncateAt: number
+}
+
+/** What the engine knows about this host that every sandbox needs. */
+export interface SandboxHost {
+  readonly stateDir: string
+  readonly ids: IdMapping
+  readonly root: boolean
+  /** Size of the tmpfs holding the upper dir; null puts the upper dir on disk under `runs/`. */
+  readonly diskBytes: number | null
+  /** `letter=value` pairs for bash's `ulimit`, used when there are no cgroups. */
+  readonly ulimits: string
+}
+
+export interface SandboxOutcome {
+  /** bwrap's exit status: the command's, or 128+N when a signal ended it. */
+  readonly exitCode: number
+  readonly timedOut: boolean
+  readonly stdout: OutputStream
+  readonly stderr: OutputStream
+  /** From the command's start to its end. */
+  readonly elapsedSeconds: number
+  readonly usage: CgroupUsage | undefined
+}
+
+type Event =
+  | { readonly _tag: "Line"; readonly line: string }
+  | { readonly _tag: "Closed"; readonly code: number | null; readonly signal: string | null }
+  | { readonly _tag: "SpawnFailed"; readonly error: Error }
+
+const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/** The running process tree of one sandbox, and how to take it down. */
+class Session {
+  /** Host pid of the sandbox's pid 1 (bwrap's init), once bwrap has reported it. */
+  pid1: number | undefined
+  commandEnded = false
+  /** The setup process has exited and every holder of its pipes has closed them. */
+  ended = false
+  readonly closed = Deferred.unsafeMake<void>(FiberId.none)
+
+  constructor(readonly child: ChildProcess) {}
+
+  end(): void {
+    this.ended = true
+    Deferred.unsafeDone(this.closed, Exit.void)
+  }
+
+  get control(): Writable & Readable {
+    return this.child.stdio[3] as Writable & Readable
+  }
+
+  send(line: string): void {
+    this.control.write(`${line}\n`)
+  }
+
+  /** Kills the sandbox's pid 1, which takes its whole pid namespace down with it. */
+  killSandbox(): void {
+    if (this.pid1 === undefined || this.commandEnded) return
+    try {
+      process.kill(this.pid1, "SIGKILL")
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Kills the sandbox and the setup process's whole group (bwrap included, even one still being exec'd). */
+  killAll(): void {
+    this.killSandbox()
+    const pid = this.child.pid
+    if (pid === undefined) return
+    try {
+      process.kill(-pid, "SIGKILL")
+    } catch {
+      // the group is already gone
+    }
+  }
+
+  /**
+   * Leaves no process behind: the setup process, all it started and every process of the sandbox
+   * are gone when this ends. It runs as a finalizer, so the waits are made interruptible for their
+   * time limits to work.
+   */
+  readonly stop = Effect.suspend(() => {
+    if (!this.ended) this.killAll()
+    return Deferred.await(this.closed).pipe(
+      Effect.interruptible,
+      Effect.timeout("5 seconds"),
+      Effect.ignore,
+      Effect.zipRight(this.pid1 === undefined ? Effect.void : awaitExit(this.pid1, 5_000)),
+      Effect.asVoid
+    )
+  })
+}
+
+const start = (launch: SandboxLaunch, host: SandboxHost, events: Queue.Queue<Event>, stdout: OutputCapture, stderr: OutputCapture) =>
+  Effect.sync(() => {
+    const child = spawn(
+      "unshare",
+      ["--user", "--mount", "--keep-caps", "--", "/bin/bash", "--norc", "--noprofile", "-c", STAGE1, "contree", STAGE2, ...launch.bwrapArgs],
+      {
+        stdio: ["pipe", "pipe", "pipe", "pipe"],
+        // Its own process group: a cancel kills everything the setup process started at once.
+        detached: true,
+        env: {
+          PATH,
+          LC_ALL: "C",
+          CONTREE_STATE: host.stateDir,
+          CONTREE_RUN: launch.runId,
+          CONTREE_MODE: launch.mode,
+          CONTREE_LOWERS: launch.lowers,
+          CONTREE_ROOT: launch.root,
+          CONTREE_KEEP: launch.keep ? "1" : "0",
+          CONTREE_STDIN: launch.stdin.length > 0 ? "1" : "0",
+          CONTREE_DISK: host.diskBytes === null ? "" : String(host.diskBytes),
+          CONTREE_GROUPS: host.root ? "--clear-groups" : "--keep-groups",
+          CONTREE_ULIMITS: host.ulimits
+        }
+      }
+    )
+    const session = new Session(child)
+    let pending = ""
+    session.control.setEncoding("utf8")
+    session.control.on("data", (text: string) => {
+      pending += text
+      for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
+        Queue.unsafeOffer(events, { _tag: "Line", line: pending.slice(0, nl) })
+        pending = pending.slice(nl + 1)
+      }
+    })
+    session.control.on("error", () => undefined)
+    child.stdout!.on("data", (chunk: Buffer) => stdout.push(chunk))
+    child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk))
+    // A command that never reads its input closes the pipe early; that is not an error.
+    child.stdin!.on("error", () => undefined)
+    child.stdin!.end(Buffer.from(launch.stdin))
+    child.on("error", (error) => {
+      Queue.unsafeOffer(events, { _tag: "SpawnFailed", error })
+      session.end()
+    })
+    child.on("close", (code, signal) => {
+      Queue.unsafeOffer(events, { _tag: "Closed", code, signal })
+      session.end()
+    })
+    return session
+  })
+
+/** Writes the namespace's id maps (the setup process waits for them in stage 1). */
+const mapIds = (pid: number, host: SandboxHost) =>
+  Effect.try({
+    try: () => {
+      writeFileSync(`/proc/${pid}/uid_map`, uidMapLine(host.ids))
+      // An unprivileged process may map its gid only once setgroups(2) is off for good.
+      if (!host.root) writeFileSync(`/proc/${pid}/setgroups`, "deny")
+      writeFileSync(`/proc/${pid}/gid_map`, gidMapLine(host.ids))
+    },
+    catch: (error) => new Error(`cannot map the sandbox's user ids: ${describeCause(error)}`)
+  })
+
+const parseJson = (line: string): Record<string, unknown> => {
+  try {
+    const value: unknown = JSON.parse(line)
+    return typeof value === "object" && value !== null ? value as Record<string, unknown> : {}
+  } catch {
+    return {}
+  }
+}
+
+const numberAfter = (json: Record<string, unknown>, key: string): number | undefined =>
+  typeof json[key] === "number" ? json[key] : undefined
+
+/**
+ * Runs one sandbox to its end and reports what happened. The time limit counts from the spawn;
+ * when it hits, the sandbox's pid 1 is killed, so every process in it dies, and the run still
+ * ends normally (its changes are kept when asked). Closing the scope kills whatever still runs.
+ * `onStart` learns the setup process's identity: what a cancel from another server process kills.
+ */
+export const runSandbox = (
+  launch: SandboxLaunch,
+  host: SandboxHost,
+  cgroup: RunCgroup | undefined,
+  onStart: (identity: string) => Effect.Effect<void, LocalEngineError>
+): Effect.Effect<SandboxOutcome, LocalEngineError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const events = yield* Queue.unbounded<Event>()
+    const stdout = new OutputCapture(launch.truncateAt)
+    const stderr = new OutputCapture(launch.truncateAt)
+    const session = yield* Effect.acquireRelease(start(launch, host, events, stdout, stderr), (s) => s.stop)
+    let timedOut = false
+    const timer = launch.timeoutMs === null ? undefined : yield* Effect.sleep(launch.timeoutMs).pipe(
+      Effect.zipRight(Effect.sync(() => {
+        timedOut = true
+        if (session.pid1 === undefined) session.killAll()
+        else session.killSandbox()
+      })),
+      Effect.forkScoped
+    )
+
+    const errors: Array<string> = []
+    const diagnostics: Array<string> = []
+    let startedAt: number | undefined
+    let endedAt: number | undefined
+    let exitCode: number | undefined
+    let status: number | undefined
+    let saved = false
+    let usage: CgroupUsage | undefined
+    let closed: { readonly code: number | null; readonly signal: string | null } | undefined
+
+    const abort = (message: string) =>
+      Effect.sync(() => {
+        errors.push(message)
+        session.killAll()
+      })
+
+    while (closed === undefined) {
+      const event = yield* Queue.take(events)
+      if (event._tag === "SpawnFailed") {
+        return yield* new LocalEngineError({
+          reason: "Unavailable",
+          message: `cannot start a sandbox (unshare, from util-linux, is needed): ${event.error.message}`
+        })
+      }
+      if (event._tag === "Closed") {
+        closed = event
+        continue
+      }
+      const line = event.line
+      if (line === "ready") {
+        const pid = session.child.pid!
+        yield* mapIds(pid, host).pipe(
+          Effect.zipRight(cgroup === undefined ? Effect.void : cgroup.attach(pid)),
+          Effect.zipRight(Effect.sync(() => session.send("go"))),
+          Effect.zipRight(onStart(processIdentity(pid) ?? `${pid}:0`)),
+          Effect.catchAll((error) => abort(error.message))
+        )
+      } else if (line.startsWith("{")) {
+        // bwrap's --json-status-fd: `child-pid` when the sandbox starts, `exit-code` when the command ends.
+        const json = parseJson(line)
+        const pid1 = numberAfter(json, "child-pid")
+        const code = numberAfter(json, "exit-code")
+        if (pid1 !== undefined) {
+          session.pid1 = pid1
+          startedAt = performance.now()
+        }
+        if (code !== undefined) {
+          exitCode = code
+          endedAt = performance.now()
+          session.commandEnded = true
+        }
+      } else if (line.startsWith("status ")) {
+        status = Number(line.slice(7))
+        endedAt ??= performance.now()
+        session.commandEnded = true
+        if (timer !== undefined) yield* Fiber.interrupt(timer)
+        // Usage is read, and the upper dir copied, only once every process of the sandbox is gone.
+        if (session.pid1 !== undefined) yield* awaitExit(session.pid1, 5_000)
+        if (cgroup !== undefined) usage = yield* cgroup.usage
+        if (launch.keep) session.send("save")
+      } else if (line === "saved") {
+        saved = true
+      } else if (line.startsWith("error ")) {
+        errors.push(line.slice(6))
+      } else if (line.length > 0) {
+        diagnostics.push(line)
+      }
+    }
+
+    const detail = diagnostics.length > 0 ? ` (${diagnostics.join("; ")})` : ""
+    if (errors.length > 0) return yield* internal("the sandbox failed")(`${errors.join("; ")}${detail}`)
+    const finished = launch.mode === "flatten" ? saved : status !== undefined && (!launch.keep || saved)
+    if (!finished && timedOut && status === undefined) return yield* internal("the sandbox did not start")("its time-out came first")
+    if (!finished) {
+      const how = closed.signal === null ? `exit status ${closed.code}` : `signal ${closed.signal}`
+      return yield* internal("the sandbox ended unexpectedly")(`${how}${detail}`)
+    }
+    return {
+      // Without an exit-code, bwrap failed before the command started; its message is on stderr.
+      exitCode: exitCode ?? status ?? 0,
+      timedOut,
+      stdout: stdout.toStream(),
+      stderr: stderr.toStream(),
+      elapsedSeconds: startedAt === undefined || endedAt === undefined ? 0 : (endedAt - startedAt) / 1000,
+      usage
+    }
+  })
