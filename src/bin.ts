@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Either } from "effect"
+import { Effect, Either } from "effect"
 import { readFileSync } from "node:fs"
 import { parseCli } from "./cli/Cli.js"
-import { serve } from "./mcp/serve.js"
+import { doctor } from "./cli/doctor.js"
+import { reportFailure, serve } from "./mcp/serve.js"
+import { StderrLogger } from "./mcp/StderrLogger.js"
 
 const readIfExists = (path: string): string | undefined => {
   try {
@@ -19,8 +21,15 @@ if (Either.isLeft(parsed)) {
   process.exit(2)
 }
 const action = parsed.right
-if (action._tag === "Serve") {
-  NodeRuntime.runMain(serve(action.config), { disablePrettyLogger: true })
-} else {
-  process.stdout.write(`${action.text}\n`)
+// Failures are reported by `serve` and `doctor` on stderr; runMain's own report would go to stdout.
+const quiet = { disablePrettyLogger: true, disableErrorReporting: true }
+switch (action._tag) {
+  case "Serve":
+    NodeRuntime.runMain(serve(action.config), quiet)
+    break
+  case "Doctor":
+    NodeRuntime.runMain(reportFailure(doctor(action.config)).pipe(Effect.provide(StderrLogger(action.config.logLevel))), quiet)
+    break
+  default:
+    process.stdout.write(`${action.text}\n`)
 }

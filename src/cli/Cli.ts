@@ -4,13 +4,14 @@ import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { parse as parseIni } from "ini"
 import { expandHome } from "../files/expandHome.js"
-import type { ContreeConfigShape, LogLevelName, ServerMode } from "../services/ContreeConfig.js"
+import type { BackendName, ContreeConfigShape, LogLevelName, ServerMode } from "../services/ContreeConfig.js"
 import { serverName, version } from "../version.js"
 
 export type CliAction =
   | { readonly _tag: "Serve"; readonly config: ContreeConfigShape }
   | { readonly _tag: "Help"; readonly text: string }
   | { readonly _tag: "Version"; readonly text: string }
+  | { readonly _tag: "Doctor"; readonly config: ContreeConfigShape }
 
 /** A setting: its flag, its environment variable, where it lives in the INI file, and its default. */
 interface Setting {
@@ -24,6 +25,8 @@ interface Setting {
 const defaultConfigPath = join(homedir(), ".config", "contree", "mcp.ini")
 
 const settings = {
+  backend: { flag: "backend", env: "CONTREE_MCP_BACKEND", ini: ["DEFAULT", "backend"], fallback: undefined, help: "cloud (the ConTree API) or local (sandboxes on this machine); default cloud with a token, else local" },
+  dataDir: { flag: "data-dir", env: "CONTREE_MCP_DATA_DIR", ini: ["local", "data_dir"], fallback: undefined, help: "Local backend state (images, layers, uploads); default $XDG_DATA_HOME/contree-mcp" },
   url: { flag: "url", env: "CONTREE_MCP_URL", ini: ["DEFAULT", "url"], fallback: "https://contree.dev", help: "ConTree API base URL (/v1 is appended)" },
   token: { flag: "token", env: "CONTREE_MCP_TOKEN", ini: ["DEFAULT", "token"], fallback: undefined, help: "ConTree API token. Prefer the INI file: flags and env vars can show up in process listings" },
   mode: { flag: "mode", env: "CONTREE_MCP_MODE", ini: ["DEFAULT", "mode"], fallback: "stdio", help: "Transport: stdio or http" },
@@ -51,7 +54,8 @@ export const helpText = (): string => {
   return [
     `${serverName} ${version}: MCP server for isolated sandboxes over immutable images (ConTree).`,
     "",
-    `Usage: ${serverName} [options]`,
+    `Usage: ${serverName} [options]            serve MCP (stdio by default)`,
+    `       ${serverName} doctor [options]     show the backend and the sandbox isolation and limits in force`,
     "",
     "Options (command line > environment > config file > default):",
     ...rows,
@@ -88,7 +92,7 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
     parsed = parseArgs({
       args: [...argv],
       strict: true,
-      allowPositionals: false,
+      allowPositionals: true,
       options: {
         ...Object.fromEntries(Object.values(settings).map((s: Setting) => [s.flag, { type: "string" as const }])),
         help: { type: "boolean", short: "h" },
@@ -100,6 +104,10 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
   }
   if (parsed.values["help"] === true) return Either.right({ _tag: "Help", text: helpText() })
   if (parsed.values["version"] === true) return Either.right({ _tag: "Version", text: `${serverName} ${version}` })
+  const command = parsed.positionals.join(" ")
+  if (command !== "" && command !== "doctor") {
+    return Either.left(`unknown command '${command}': the only command is 'doctor'.\nRun '${serverName} --help' for the options.`)
+  }
 
   const configPath = expandHome(env["CONTREE_MCP_CONFIG"] || defaultConfigPath)
   const iniText = readFile(configPath)
@@ -136,10 +144,15 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
   const url = value("url")!
   if (!/^https?:\/\/[^/]/.test(url)) return invalid("url", url, "use an http:// or https:// URL")
   const token = value("token")
+  const backend = (value("backend") ?? (token ? "cloud" : "local")).toLowerCase()
+  if (backend !== "cloud" && backend !== "local") return invalid("backend", backend, "use cloud or local")
+  const dataHome = env["XDG_DATA_HOME"] || join(homedir(), ".local", "share")
 
   return Either.right({
-    _tag: "Serve",
+    _tag: command === "doctor" ? "Doctor" : "Serve",
     config: {
+      backend: backend satisfies BackendName,
+      dataDir: expandHome(value("dataDir") ?? join(dataHome, "contree-mcp")),
       url,
       token: token ? Option.some(Redacted.make(token.trim())) : Option.none(),
       mode: mode satisfies ServerMode,

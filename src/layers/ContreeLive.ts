@@ -1,6 +1,8 @@
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
 import type { ContreeCache } from "../services/ContreeCache.js"
+import { LocalEngineLive } from "../local/LocalEngineLive.js"
+import type { LocalEngineError } from "../local/LocalEngineError.js"
 import type { ContreeClient } from "../services/ContreeClient.js"
 import type { FileSync } from "../services/FileSync.js"
 import { ContreeConfig, type ContreeConfigShape } from "../services/ContreeConfig.js"
@@ -9,12 +11,27 @@ import type { RegistryAuth } from "../services/RegistryAuth.js"
 import { CachePruning } from "./CachePruning.js"
 import { ContreeCacheSqlite } from "./ContreeCacheSqlite.js"
 import { ContreeClientLive } from "./ContreeClientLive.js"
+import { ContreeClientLocal } from "./ContreeClientLocal.js"
 import { ContreeClientMemo } from "./ContreeClientMemo.js"
 import { FileSyncSqlite } from "./FileSyncSqlite.js"
+import { OperationCompletionLocal } from "./OperationCompletionLocal.js"
 import { OperationWaiterLive } from "./OperationWaiterLive.js"
 import { RegistryAuthLive } from "./RegistryAuthLive.js"
 
 export type ContreeServices = ContreeClient | ContreeCache | FileSync | OperationWaiter | RegistryAuth | ContreeConfig
+
+/**
+ * The backend behind `ContreeClient`: the ConTree cloud over HTTP, or the embedded engine, which
+ * also announces completions so waits need no polling. A local engine that cannot start (no
+ * bubblewrap, say) stops the server with its reason: serving tools that can never work would hide it.
+ * The waiter finds `OperationCompletion` in the context when the local engine provides it.
+ */
+const backendLayer = (config: ContreeConfigShape): Layer.Layer<ContreeClient, LocalEngineError, ContreeConfig> =>
+  config.backend === "local"
+    ? Layer.merge(ContreeClientLocal, OperationCompletionLocal).pipe(
+      Layer.provide(LocalEngineLive({ stateDir: config.dataDir }))
+    )
+    : ContreeClientMemo().pipe(Layer.provide(ContreeClientLive), Layer.provide(FetchHttpClient.layer))
 
 /** A database that cannot be opened (read-only home, say) degrades to memory instead of stopping the server. */
 const orInMemory = <A, E extends { readonly message: string }, R>(
@@ -33,7 +50,7 @@ const cacheLayer = (filename: string) => orInMemory(ContreeCacheSqlite, filename
 
 const warnWithoutToken = Layer.effectDiscard(
   Effect.flatMap(ContreeConfig, (config) =>
-    Option.isNone(config.token)
+    config.backend === "cloud" && Option.isNone(config.token)
       ? Effect.logWarning(
         "no ConTree token is configured: put `token = <TOKEN>` under [DEFAULT] in ~/.config/contree/mcp.ini " +
           "(or set CONTREE_MCP_TOKEN). Tools that need the API will say so until then."
@@ -42,10 +59,9 @@ const warnWithoutToken = Layer.effectDiscard(
 )
 
 /** Every service the tools need, for the given configuration. This is the one composition of the app. */
-export const ContreeLive = (config: ContreeConfigShape): Layer.Layer<ContreeServices> => {
+export const ContreeLive = (config: ContreeConfigShape): Layer.Layer<ContreeServices, LocalEngineError> => {
   const Config = Layer.succeed(ContreeConfig, config)
-  const Client = ContreeClientMemo().pipe(Layer.provide(ContreeClientLive), Layer.provide(FetchHttpClient.layer))
-  const Backend = Layer.mergeAll(Client, cacheLayer(config.cacheGeneral))
+  const Backend = Layer.mergeAll(backendLayer(config), cacheLayer(config.cacheGeneral))
   const Registry = RegistryAuthLive.pipe(Layer.provide(FetchHttpClient.layer))
   const Files = orInMemory(FileSyncSqlite, config.cacheFiles, "directory states will last only for this session")
   return Layer.mergeAll(OperationWaiterLive, CachePruning, warnWithoutToken, Registry, Files).pipe(

@@ -2,6 +2,7 @@ import { Deferred, Duration, Effect, FiberId, Layer, Option, Schedule, Schema } 
 import { Operation } from "../domain/Operation.js"
 import { ContreeCache } from "../services/ContreeCache.js"
 import { ContreeClient } from "../services/ContreeClient.js"
+import { OperationCompletion } from "../services/OperationCompletion.js"
 import type { ContreeApiError } from "../services/ContreeError.js"
 import { recordOperation } from "../services/ImageLineage.js"
 import { OperationWaiter, type WaitOptions, WaitTimeout } from "../services/OperationWaiter.js"
@@ -21,6 +22,7 @@ export const makeOperationWaiter = Effect.gen(function*() {
   const cache = yield* ContreeCache
   const policy = yield* RetryPolicy
   const scope = yield* Effect.scope
+  const completion = yield* Effect.serviceOption(OperationCompletion)
   // Caps status requests in flight, not operations followed: a finished operation never waits for a slot.
   const permits = yield* Effect.makeSemaphore(policy.pollConcurrency)
   const pollers = new Map<string, Poller>()
@@ -58,6 +60,17 @@ export const makeOperationWaiter = Effect.gen(function*() {
       }
     })
 
+  /** Polling keeps progress flowing; a backend that announces completion ends the race at once. */
+  const followUntilTerminal = (id: string, poller: Poller) =>
+    Option.match(completion, {
+      onNone: () => pollUntilTerminal(id, poller),
+      onSome: (announced) =>
+        Effect.raceFirst(
+          announced.awaitTerminal(id).pipe(Effect.tap(remember)),
+          pollUntilTerminal(id, poller)
+        )
+    })
+
   /** The single poller of an operation, started on first use and shared by every waiter. */
   const pollerFor = (id: string) =>
     Effect.suspend(() => {
@@ -65,7 +78,7 @@ export const makeOperationWaiter = Effect.gen(function*() {
       if (existing !== undefined) return Effect.succeed(existing)
       const poller: Poller = { done: Deferred.unsafeMake(FiberId.none), listeners: new Set() }
       pollers.set(id, poller)
-      return pollUntilTerminal(id, poller).pipe(
+      return followUntilTerminal(id, poller).pipe(
         Effect.exit,
         Effect.flatMap((exit) => Deferred.done(poller.done, exit)),
         Effect.ensuring(Effect.sync(() => pollers.delete(id))),

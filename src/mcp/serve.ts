@@ -1,5 +1,5 @@
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js"
-import { Effect } from "effect"
+import { Cause, Effect, Option } from "effect"
 import { ContreeLive } from "../layers/ContreeLive.js"
 import type { ContreeConfigShape } from "../services/ContreeConfig.js"
 import { makeServerFactory } from "./McpServer.js"
@@ -7,6 +7,20 @@ import { defaultRegistry, type Registry } from "./Registry.js"
 import { serveHttp } from "./serveHttp.js"
 import { serveStdio } from "./serveStdio.js"
 import { StderrLogger } from "./StderrLogger.js"
+
+/** Prints why a command failed on stderr (stdout may be the protocol) and fails with it. */
+export const reportFailure = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(
+    Effect.tapErrorCause((cause) =>
+      Effect.sync(() => {
+        const failure = Cause.failureOption(cause)
+        const text = Option.isSome(failure) && typeof failure.value === "object" && failure.value !== null && "message" in failure.value
+          ? String(failure.value.message)
+          : Cause.pretty(cause)
+        if (!Cause.isInterruptedOnly(cause)) process.stderr.write(`contree-mcp: ${text}\n`)
+      })
+    )
+  )
 
 /**
  * The whole server for a configuration: layers composed once, then the chosen transport.
@@ -23,6 +37,7 @@ export const serve = (config: ContreeConfigShape, registry: Registry = defaultRe
   return program.pipe(
     Effect.scoped,
     Effect.provide(ContreeLive(config)),
+    reportFailure,
     Effect.provide(StderrLogger(config.logLevel, connected))
   )
 }

@@ -1,6 +1,8 @@
 import { Context, type Option, type Redacted } from "effect"
 
 export type ServerMode = "stdio" | "http"
+/** Where sandboxes run: the ConTree cloud API, or the embedded engine on this machine. */
+export type BackendName = "cloud" | "local"
 export type LogLevelName = "debug" | "info" | "warning" | "error" | "critical"
 
 /** The resolved configuration: command line > environment > INI file > defaults. */
@@ -18,6 +20,10 @@ export interface ContreeConfigShape {
   readonly registryCredentials: string
   /** Registries (`host` or `host:port`) reached over plain HTTP; loopback registries always are. */
   readonly insecureRegistries: ReadonlyArray<string>
+  /** Default: `cloud` when a token is configured, `local` otherwise. */
+  readonly backend: BackendName
+  /** The local backend's images, layers, uploads and operations. */
+  readonly dataDir: string
 }
 
 export class ContreeConfig extends Context.Tag("contree/ContreeConfig")<ContreeConfig, ContreeConfigShape>() {}

@@ -30,7 +30,9 @@ const client = () =>
       cacheGeneral: ":memory:",
       cachePruneDays: 0,
       registryCredentials: ":none:",
-      insecureRegistries: []
+      insecureRegistries: [],
+      backend: "cloud",
+      dataDir: ":memory:"
     }))
   )
 

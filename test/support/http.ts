@@ -19,6 +19,8 @@ export const config = (overrides: Partial<ContreeConfigShape> = {}): ContreeConf
   cachePruneDays: 60,
   registryCredentials: "/tmp/registry-credentials.json",
   insecureRegistries: [],
+  backend: "cloud",
+  dataDir: "/nonexistent/contree-data",
   ...overrides
 })
 
