@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { startFakeContreeApi } from "../test/fake/FakeContreeApi.js"
+import { localBench } from "./local.js"
 import { rsyncBench } from "./rsync.js"
 import { median, report } from "./stats.js"
 import { startupMedian } from "./startup.js"
@@ -59,6 +60,9 @@ try {
   report("contree_list_images via fake API (median of 200)", listed, noop)
   await base.close()
   await ours.close()
+
+  process.stdout.write("\n")
+  await localBench(bin, baseline, env)
 
   process.stdout.write("\n")
   await rsyncBench(fake)

@@ -33,8 +33,8 @@ const settings = {
   logLevel: { flag: "log-level", env: "CONTREE_MCP_LOG_LEVEL", ini: ["DEFAULT", "log_level"], fallback: "warning", help: "debug, info, warning, error or critical (logs go to stderr)" },
   httpListen: { flag: "http-listen", env: "CONTREE_MCP_HTTP_LISTEN", ini: ["http", "listen"], fallback: "127.0.0.1", help: "HTTP mode: address to listen on" },
   httpPort: { flag: "http-port", env: "CONTREE_MCP_HTTP_PORT", ini: ["http", "port"], fallback: "9452", help: "HTTP mode: port" },
-  cacheFiles: { flag: "cache-files", env: "CONTREE_MCP_CACHE_FILES", ini: ["cache", "files"], fallback: "~/.cache/contree_mcp/files.db", help: "File-sync database" },
-  cacheGeneral: { flag: "cache-general", env: "CONTREE_MCP_CACHE_GENERAL", ini: ["cache", "general"], fallback: "~/.cache/contree_mcp/cache.db", help: "Cache database" },
+  cacheFiles: { flag: "cache-files", env: "CONTREE_MCP_CACHE_FILES", ini: ["cache", "files"], fallback: "~/.cache/contree_mcp/files.db", help: "File-sync database (the local backend's default: files.db in its data dir)" },
+  cacheGeneral: { flag: "cache-general", env: "CONTREE_MCP_CACHE_GENERAL", ini: ["cache", "general"], fallback: "~/.cache/contree_mcp/cache.db", help: "Cache database (the local backend's default: cache.db in its data dir)" },
   cachePruneDays: { flag: "cache-prune-days", env: "CONTREE_MCP_CACHE_PRUNE_DAYS", ini: ["cache", "prune_days"], fallback: "60", help: "Delete cache entries older than this many days; 0 keeps everything" },
   registryCredentials: { flag: "registry-credentials", env: "CONTREE_MCP_REGISTRY_CREDENTIALS", ini: ["registry", "credentials"], fallback: "~/.config/contree/registry-credentials.json", help: "Registry credential file (created with mode 0600)" },
   insecureRegistries: { flag: "insecure-registries", env: "CONTREE_MCP_INSECURE_REGISTRIES", ini: ["registry", "insecure"], fallback: undefined, help: "Comma-separated registries (host or host:port) reached over plain HTTP; loopback ones always are" }
@@ -125,11 +125,13 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
     const value = section === "DEFAULT" ? read(ini["DEFAULT"]) ?? read(ini) : read(ini[section])
     return value === undefined || value === null ? undefined : String(value)
   }
-  const value = (key: Key): string | undefined => {
+  /** What the user set, if anything. */
+  const configured = (key: Key): string | undefined => {
     const s: Setting = settings[key]
     const flag = (parsed.values as Record<string, string | boolean | undefined>)[s.flag]
-    return (typeof flag === "string" ? flag : undefined) ?? (env[s.env] || undefined) ?? fromIni(s.ini) ?? s.fallback
+    return (typeof flag === "string" ? flag : undefined) ?? (env[s.env] || undefined) ?? fromIni(s.ini)
   }
+  const value = (key: Key): string | undefined => configured(key) ?? settings[key].fallback
   const invalid = (key: Key, got: string, allowed: string) =>
     Either.left(`invalid ${settings[key].flag} '${got}' (from --${settings[key].flag}, ${settings[key].env} or ${configPath}): ${allowed}`)
 
@@ -147,20 +149,25 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
   const backend = (value("backend") ?? (token ? "cloud" : "local")).toLowerCase()
   if (backend !== "cloud" && backend !== "local") return invalid("backend", backend, "use cloud or local")
   const dataHome = env["XDG_DATA_HOME"] || join(homedir(), ".local", "share")
+  const dataDir = expandHome(value("dataDir") ?? join(dataHome, "contree-mcp"))
+  // The caches remember what the backend holds (uploads by hash, operations). The local backend's
+  // uuids mean something only in its own data directory, so by default its caches live there.
+  const cachePath = (key: "cacheFiles" | "cacheGeneral", file: string) =>
+    expandHome(configured(key) ?? (backend === "local" ? join(dataDir, file) : settings[key].fallback))
 
   return Either.right({
     _tag: command === "doctor" ? "Doctor" : "Serve",
     config: {
       backend: backend satisfies BackendName,
-      dataDir: expandHome(value("dataDir") ?? join(dataHome, "contree-mcp")),
+      dataDir,
       url,
       token: token ? Option.some(Redacted.make(token.trim())) : Option.none(),
       mode: mode satisfies ServerMode,
       logLevel: level,
       httpListen: value("httpListen")!,
       httpPort: port,
-      cacheFiles: expandHome(value("cacheFiles")!),
-      cacheGeneral: expandHome(value("cacheGeneral")!),
+      cacheFiles: cachePath("cacheFiles", "files.db"),
+      cacheGeneral: cachePath("cacheGeneral", "cache.db"),
       cachePruneDays: pruneDays,
       registryCredentials: expandHome(value("registryCredentials")!),
       insecureRegistries: (value("insecureRegistries") ?? "").split(",").map((entry) => entry.trim()).filter((entry) => entry !== "")

@@ -112,7 +112,7 @@ export const describeHost = (host: HostCapabilities, settings: LocalSettings): R
   return [
     `sandbox: bubblewrap ${host.bwrapVersion ?? "(missing)"} on overlayfs, set up with unshare; kernel ${host.kernel}`,
     "isolation: new user, mount, pid, ipc, uts, cgroup and network namespaces; no network but loopback; " +
-    "a cleared environment (plus PATH and HOME=/root); capabilities limited to Docker's default set, no new privileges",
+    "a cleared environment (plus PATH and HOME=/root); effective capabilities limited to Docker's default set (the bounding set is not narrowed), no new privileges",
     host.root
       ? `ids: sandbox ids 0-65535 are host ids ${host.ids.uid}-${host.ids.uid + 65535} (never the host's root)`
       : `ids: the sandbox's root is host uid ${host.ids.uid}; no other id exists in the sandbox (unprivileged)`,

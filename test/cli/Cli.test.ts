@@ -44,6 +44,7 @@ describe("parseCli", () => {
     const config = Either.getOrThrow(parsed)
     assert.strictEqual(config._tag, "Serve")
     if (config._tag !== "Serve") return
+    const dataDir = join(homedir(), ".local", "share", "contree-mcp")
     assert.deepStrictEqual({ ...config.config, token: Option.isNone(config.config.token) }, {
       url: "https://contree.dev",
       token: true,
@@ -51,12 +52,41 @@ describe("parseCli", () => {
       logLevel: "warning",
       httpListen: "127.0.0.1",
       httpPort: 9452,
-      cacheFiles: join(homedir(), ".cache", "contree_mcp", "files.db"),
-      cacheGeneral: join(homedir(), ".cache", "contree_mcp", "cache.db"),
+      // No token: the local backend, whose caches sit beside its state.
+      cacheFiles: join(dataDir, "files.db"),
+      cacheGeneral: join(dataDir, "cache.db"),
       cachePruneDays: 60,
       registryCredentials: join(homedir(), ".config", "contree", "registry-credentials.json"),
-      insecureRegistries: []
+      insecureRegistries: [],
+      backend: "local",
+      dataDir
     })
+  })
+
+  it("picks the cloud backend when a token is configured, the local one otherwise, unless told", () => {
+    const backend = (argv: ReadonlyArray<string>, env: Record<string, string> = {}) => {
+      const parsed = Either.getOrThrow(parseCli(argv, env, () => undefined))
+      return parsed._tag === "Serve" ? parsed.config.backend : parsed._tag
+    }
+    assert.strictEqual(backend([]), "local")
+    assert.strictEqual(backend([], { CONTREE_MCP_TOKEN: "t" }), "cloud")
+    assert.strictEqual(backend(["--backend", "local"], { CONTREE_MCP_TOKEN: "t" }), "local")
+    assert.strictEqual(backend([], { CONTREE_MCP_BACKEND: "cloud" }), "cloud")
+    assert.include(Either.getLeft(parseCli(["--backend", "vm"], {}, () => undefined)).pipe(Option.getOrThrow), "use cloud or local")
+  })
+
+  it("puts the local state under XDG_DATA_HOME unless --data-dir says otherwise", () => {
+    const dataDir = (argv: ReadonlyArray<string>, env: Record<string, string>) => {
+      const parsed = Either.getOrThrow(parseCli(argv, env, () => undefined))
+      return parsed._tag === "Serve" ? parsed.config.dataDir : ""
+    }
+    assert.strictEqual(dataDir([], { XDG_DATA_HOME: "/xdg" }), "/xdg/contree-mcp")
+    assert.strictEqual(dataDir(["--data-dir", "~/state"], { XDG_DATA_HOME: "/xdg" }), join(homedir(), "state"))
+  })
+
+  it("knows the doctor command and refuses others", () => {
+    assert.strictEqual(Either.getOrThrow(parseCli(["doctor"], {}, () => undefined))._tag, "Doctor")
+    assert.include(Either.getLeft(parseCli(["serve"], {}, () => undefined)).pipe(Option.getOrThrow), "unknown command 'serve'")
   })
 
   it("takes a flag over the environment over the INI file", () => {
@@ -116,6 +146,22 @@ describe("parseCli", () => {
     const parsed = Either.getOrThrow(parseCli([], { CONTREE_MCP_CONFIG: "~/custom.ini" }, fs.readFile))
     assert.deepStrictEqual(fs.read, [join(homedir(), "custom.ini")])
     assert.strictEqual(parsed._tag === "Serve" ? parsed.config.url : undefined, "https://custom.example.com")
+  })
+
+  it("keeps the caches of the local backend in its data dir unless they are set, and the cloud's in ~/.cache", () => {
+    const cloud = serve(["--token=t"])
+    assert.strictEqual(cloud.backend, "cloud")
+    assert.strictEqual(cloud.cacheFiles, join(homedir(), ".cache", "contree_mcp", "files.db"))
+    assert.strictEqual(cloud.cacheGeneral, join(homedir(), ".cache", "contree_mcp", "cache.db"))
+    const local = serve(["--token=t", "--backend=local", "--data-dir=/srv/contree"])
+    assert.strictEqual(local.backend, "local")
+    assert.strictEqual(local.cacheFiles, "/srv/contree/files.db")
+    assert.strictEqual(local.cacheGeneral, "/srv/contree/cache.db")
+    const fromEnv = serve([], { CONTREE_MCP_DATA_DIR: "/srv/env", XDG_DATA_HOME: "/xdg" })
+    assert.deepStrictEqual([fromEnv.backend, fromEnv.dataDir, fromEnv.cacheGeneral], ["local", "/srv/env", "/srv/env/cache.db"])
+    assert.strictEqual(serve([], { XDG_DATA_HOME: "/xdg" }).cacheFiles, "/xdg/contree-mcp/files.db")
+    const set = serve(["--cache-files=/var/f.db"], { CONTREE_MCP_CACHE_GENERAL: "/var/c.db" })
+    assert.deepStrictEqual([set.backend, set.cacheFiles, set.cacheGeneral], ["local", "/var/f.db", "/var/c.db"])
   })
 
   it("expands ~ in cache paths", () => {

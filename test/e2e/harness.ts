@@ -32,7 +32,8 @@ export const toolNames = [
 export const binPath = process.env["CONTREE_E2E_BIN"] ?? resolve(import.meta.dirname, "../../dist/bin.js")
 
 export interface ServerEnv {
-  readonly url: string
+  /** The ConTree API; none for the local backend. */
+  readonly url?: string
   readonly token?: string
   readonly extraEnv?: Record<string, string>
   readonly args?: ReadonlyArray<string>
@@ -44,7 +45,7 @@ export const sandboxEnv = (server: ServerEnv) => {
   const env: Record<string, string> = {
     PATH: process.env["PATH"] ?? "/usr/bin:/bin",
     HOME: home,
-    CONTREE_MCP_URL: server.url,
+    ...(server.url === undefined ? {} : { CONTREE_MCP_URL: server.url }),
     CONTREE_MCP_CONFIG: join(home, "missing.ini"),
     CONTREE_MCP_CACHE_GENERAL: join(home, "cache.db"),
     CONTREE_MCP_CACHE_FILES: join(home, "files.db"),
@@ -86,6 +87,13 @@ export const connectStdio = async (server: ServerEnv): Promise<Connected> => {
     }
   }
 }
+
+/**
+ * A server on the local backend (real sandboxes on this machine) over `dataDir`, with no token.
+ * The data directory is the caller's, so a restarted server can be pointed at the same one.
+ */
+export const connectLocal = (options: { readonly dataDir: string; readonly extraEnv?: Record<string, string> }): Promise<Connected> =>
+  connectStdio({ args: ["--backend", "local", "--data-dir", options.dataDir], ...(options.extraEnv === undefined ? {} : { extraEnv: options.extraEnv }) })
 
 /** Starts the server in HTTP mode on an ephemeral port and waits for the address it prints. */
 export const startHttpServer = async (server: ServerEnv): Promise<{ readonly baseUrl: string; readonly process: ChildProcess; readonly stderr: () => string; readonly stop: () => Promise<void> }> => {

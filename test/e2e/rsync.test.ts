@@ -4,7 +4,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -77,13 +77,27 @@ const generateTree = () => {
   backdate(source)
 }
 
+/**
+ * The checkout may sit where `nobody` cannot reach (a mode-0700 temp dir, /root), so the server
+ * it runs is a copy: the bundled CLI plus the one native module it loads, in a world-readable dir.
+ */
+const portableServer = (dir: string): string => {
+  const modules = join(dirname(binPath), "..", "node_modules")
+  const copy = (from: string, to: string) => cpSync(from, join(dir, to), { recursive: true })
+  copy(binPath, "bin.js")
+  for (const part of ["package.json", "lib", "build/Release/better_sqlite3.node"]) copy(join(modules, "better-sqlite3", part), `node_modules/better-sqlite3/${part}`)
+  for (const name of ["bindings", "file-uri-to-path"]) copy(join(modules, name), `node_modules/${name}`)
+  execFileSync("chmod", ["-R", "a+rX", dir])
+  return join(dir, "bin.js")
+}
+
 const connect = async () => {
   const sandbox = sandboxEnv({ url: fake.url, token: fake.token })
   home = sandbox.home
   if (dropPrivileges) chownSync(home, NOBODY, NOBODY)
   const command = dropPrivileges ? "setpriv" : process.execPath
   const args = dropPrivileges
-    ? [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "--", process.execPath, binPath]
+    ? [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "--", process.execPath, portableServer(join(scratch, "server"))]
     : [binPath]
   const transport = new StdioClientTransport({ command, args, env: sandbox.env, stderr: "pipe" })
   const mcp = new Client({ name: "contree-e2e-rsync", version: "1.0.0" })

@@ -119,13 +119,14 @@ describe("a server with a token", () => {
   })
 })
 
-describe("a server without a token", () => {
+describe("a cloud server without a token", () => {
   let fake: FakeContreeApi
   let server: Connected
 
   beforeAll(async () => {
     fake = await startFakeContreeApi()
-    server = await connectStdio({ url: fake.url })
+    // Without a token the local backend is the default; the cloud must be asked for.
+    server = await connectStdio({ url: fake.url, args: ["--backend", "cloud"] })
   })
 
   afterAll(async () => {

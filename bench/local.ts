@@ -1,0 +1,129 @@
+// Local backend figures: real bubblewrap sandboxes driven over stdio by the SDK client, each
+// beside a baseline measured in the same run (a raw bwrap spawn, the bare SDK no-op round trip).
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
+import { spawn, spawnSync } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { median, ms, report } from "./stats.js"
+
+const RUNS = 50
+const READS = 200
+const CONCURRENT = 20
+const ROUNDS = 5
+const WARM_UP = 5
+
+const RAW = ["--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+
+/** One raw sandbox: bwrap spawned and reaped, nothing else. */
+const rawSpawn = (): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const child = spawn("bwrap", RAW, { stdio: "ignore" })
+    child.once("error", reject)
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`bwrap exited with ${code}`))))
+  })
+
+const timed = async (f: () => Promise<unknown>): Promise<number> => {
+  const started = performance.now()
+  await f()
+  return performance.now() - started
+}
+
+/** Median time of `f` over `n` calls, after a few warm-up calls. */
+const medianOf = async (n: number, f: () => Promise<unknown>): Promise<number> => {
+  for (let i = 0; i < WARM_UP; i++) await f()
+  const times: Array<number> = []
+  for (let i = 0; i < n; i++) times.push(await timed(f))
+  return median(times)
+}
+
+/** Median over `ROUNDS` rounds of `CONCURRENT` calls of `f` at once, as calls per second. */
+const throughput = async (f: () => Promise<unknown>): Promise<number> => {
+  await Promise.all(Array.from({ length: CONCURRENT }, f))
+  const rates: Array<number> = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const elapsed = await timed(() => Promise.all(Array.from({ length: CONCURRENT }, f)))
+    rates.push(CONCURRENT / (elapsed / 1000))
+  }
+  return median(rates)
+}
+
+const perSecond = (n: number) => `${n.toFixed(1)} runs/s`
+
+const verdict = (met: boolean) => (met ? "met" : "MISSED")
+const signed = (n: number) => `${n >= 0 ? "+" : ""}${ms(n)}`
+
+export const localBench = async (bin: string, baselineServer: string, baseEnv: NodeJS.ProcessEnv): Promise<void> => {
+  if (spawnSync("bwrap", ["--version"]).status !== 0) {
+    process.stdout.write("local backend: skipped (bubblewrap is not installed: apt-get install bubblewrap busybox-static attr)\n")
+    return
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), "contree-bench-local-"))
+  // No token, and the caches left to their default (the data dir): empty means unset.
+  const env = { ...baseEnv, CONTREE_MCP_TOKEN: "", CONTREE_MCP_CACHE_GENERAL: "", CONTREE_MCP_CACHE_FILES: "" }
+  const connect = async (args: ReadonlyArray<string>) => {
+    const client = new Client({ name: "bench-local", version: "1" })
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [...args], env: env as Record<string, string> }))
+    return client
+  }
+  const ours = await connect([bin, "--backend", "local", "--data-dir", dataDir])
+  const base = await connect([baselineServer])
+  try {
+    const call = async (name: string, args: Record<string, unknown>): Promise<Record<string, any>> => {
+      const result = (await ours.callTool({ name, arguments: args })) as CallToolResult
+      if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.content)}`)
+      return result.structuredContent as Record<string, any>
+    }
+    const image = (await call("contree_get_image", { image: "tag:busybox:latest" })).uuid as string
+    const images: Array<string> = []
+    const runOf = (command: string, disposable: boolean, keep?: Array<string>) => async () => {
+      const out = await call("contree_run", { command, image, disposable })
+      if (out.status !== "SUCCESS" || out.exit_code !== 0) throw new Error(`contree_run failed: ${JSON.stringify(out)}`)
+      if (!disposable && (out.result_image === image) === (keep !== undefined)) {
+        throw new Error(`unexpected result image for ${command}: ${out.result_image}`)
+      }
+      keep?.push(out.result_image)
+    }
+
+    const kernel = spawnSync("uname", ["-r"], { encoding: "utf8" }).stdout.trim()
+    process.stdout.write(
+      `local backend: bwrap sandboxes over stdio (kernel ${kernel}). Baselines: \`bwrap ${RAW.join(" ")}\`; ` +
+        "the same contree_run without a commit; the bare SDK no-op tool round trip.\n"
+    )
+
+    const raw = await medianOf(RUNS, rawSpawn)
+    const disposable = await medianOf(RUNS, runOf("true", true))
+    report(`contree_run true, disposable (median of ${RUNS})`, disposable, raw, "<= 2x")
+
+    const write = "echo x > /root/f"
+    const writeDisposable = await medianOf(RUNS, runOf(write, true))
+    const committed = await medianOf(RUNS, runOf(write, false, images))
+    report(`contree_run write, disposable=false (med. ${RUNS})`, committed, writeDisposable, "<= +5 ms")
+    const unchanged = await medianOf(RUNS, runOf("true", false))
+    report(`contree_run true, disposable=false (med. ${RUNS})`, unchanged, disposable, "<= +5 ms")
+
+    const rawRate = await throughput(rawSpawn)
+    const rate = await throughput(runOf("true", true))
+    report(`${CONCURRENT} concurrent runs: throughput (median of ${ROUNDS})`, rate, rawRate, undefined, perSecond)
+
+    const noop = await medianOf(READS, () => base.callTool({ name: "noop", arguments: {} }))
+    const cached = await medianOf(READS, () => call("contree_read_file", { image, path: "/etc/os-release" }))
+    report(`contree_read_file /etc/os-release (med. ${READS})`, cached, noop)
+    // The first read of each committed image misses the server's cache: the engine reads its layers.
+    let next = 0
+    const fresh = await medianOf(images.length - WARM_UP, () => call("contree_read_file", { image: images[next++], path: "/etc/os-release" }))
+    report(`  the same, first read of an image (med. ${images.length - WARM_UP})`, fresh, noop)
+
+    const extra = committed - writeDisposable
+    process.stdout.write(
+      `goals: disposable run ${(disposable / raw).toFixed(2)}x a raw spawn (<= 2x): ${verdict(disposable <= 2 * raw)}; ` +
+        `commit ${signed(extra)} (<= +5 ms): ${verdict(extra <= 5)}; no-change commit ${signed(unchanged - disposable)}\n`
+    )
+  } finally {
+    await ours.close()
+    await base.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
