@@ -9,7 +9,7 @@ import { Image } from "../domain/Image.js"
 import { isTerminal, type Operation } from "../domain/Operation.js"
 import { makeBlobStore, type StoredFile } from "./BlobStore.js"
 import { BUSYBOX, buildBusyboxLayer } from "./BusyboxImage.js"
-import { directoryListing, longListing } from "./DirectoryListing.js"
+import { directoryListing, longListingText } from "./DirectoryListing.js"
 import { describeHost, type HostCapabilities, probeHost, unavailableReason } from "./HostCapabilities.js"
 import { isRunning, killGroup, selfIdentity } from "./HostProcess.js"
 import { type ImageRecords, type ImageRow, makeImageRecords } from "./ImageRecords.js"
@@ -301,7 +301,7 @@ export const makeLocalEngine = (options: LocalEngineOptions) =>
         directory(uuid, path).pipe(
           Effect.flatMap(({ entries, path: p }) =>
             Effect.try({
-              try: () => longListing(directoryListing(p, entries, host.ids), entries.map((e) => e.stats.nlink)),
+              try: () => longListingText(directoryListing(p, entries, host.ids), entries.map((e) => e.stats.nlink)),
               catch: internal("cannot list the directory")
             })
           )

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { directoryListing, humanSize, longListing } from "../../src/local/DirectoryListing.js"
+import { humanSize } from "../../src/domain/LongListing.js"
+import { directoryListing, longListingText } from "../../src/local/DirectoryListing.js"
 import { isValidTag, listWindow, parseTimeBound } from "../../src/local/QueryRules.js"
 import { parseMode } from "../../src/local/RunRequest.js"
 
@@ -45,7 +46,7 @@ describe("local query rules", () => {
     ]
     const listing = directoryListing("/etc", entries as never, { uid: 0, gid: 0, count: 65536 })
     assert.strictEqual(
-      longListing(listing, [2, 1]),
+      longListingText(listing, [2, 1]),
       "total 5.17 KB\ndrwxr-xr-x 2 0 0    4.00 KB Nov 14 22:13 bin\n-rwsr-xr-x 1 0 0    1.17 KB Nov 14 22:13 passwd\n"
     )
   })
