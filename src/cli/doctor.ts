@@ -1,8 +1,8 @@
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
 import { ContreeClientLive } from "../layers/ContreeClientLive.js"
-import { LocalEngine } from "../local/LocalEngine.js"
-import { LocalEngineLive } from "../local/LocalEngineLive.js"
+import { describeHost, probeHost, unavailableReason } from "../local/HostCapabilities.js"
+import { resolveSettings } from "../local/LocalEngineOptions.js"
 import { ContreeClient } from "../services/ContreeClient.js"
 import { ContreeConfig, type ContreeConfigShape } from "../services/ContreeConfig.js"
 
@@ -14,9 +14,17 @@ const print = (lines: ReadonlyArray<string>) => Effect.sync(() => process.stdout
  */
 export const doctor = (config: ContreeConfigShape) =>
   config.backend === "local"
-    ? Effect.flatMap(LocalEngine, (engine) => print([`backend: local (state in ${config.dataDir})`, ...engine.describe])).pipe(
-      Effect.provide(LocalEngineLive({ stateDir: config.dataDir }))
-    )
+    ? Effect.gen(function*() {
+      // Only a probe: opening the engine would create the state directory and fix its id mapping.
+      const settings = resolveSettings({ stateDir: config.dataDir })
+      const host = yield* probeHost(settings)
+      const problem = unavailableReason(host)
+      yield* print([
+        `backend: local (state in ${config.dataDir})`,
+        ...(problem === undefined ? [] : [`NOT AVAILABLE: ${problem}`]),
+        ...describeHost(host, settings)
+      ])
+    })
     : Effect.gen(function*() {
       yield* print([`backend: cloud (${config.url})`, `token: ${Option.isSome(config.token) ? "configured" : "missing"}`])
       if (Option.isNone(config.token)) return

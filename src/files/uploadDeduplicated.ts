@@ -1,7 +1,7 @@
 import { Clock, type Context, Effect, Option, Schema } from "effect"
 import { ContreeCache } from "../services/ContreeCache.js"
 import { ContreeClient, type UploadBody } from "../services/ContreeClient.js"
-import type { ContreeApiError } from "../services/ContreeError.js"
+import { ContreeApiError } from "../services/ContreeError.js"
 
 /** After this long a remembered upload is checked again: the server may have collected it. */
 export const REVALIDATE_AFTER_MS = 24 * 60 * 60 * 1000
@@ -52,7 +52,18 @@ export const uploadDeduplicatedWith = (client: Context.Tag.Service<typeof Contre
     }
     const existing = yield* client.findFileByHash(sha256)
     if (Option.isSome(existing)) return yield* remember(existing.value.uuid, "found")
-    return yield* remember((yield* client.uploadFile(body)).uuid, "uploaded")
+    const uploaded = yield* client.uploadFile(body)
+    // What the server stored must be what was hashed: a file edited in between would otherwise be
+    // remembered under the wrong content.
+    if (uploaded.sha256 !== sha256) {
+      return yield* new ContreeApiError({
+        reason: "Conflict",
+        message: `the content changed while it was uploaded (hashed ${sha256}, the server stored ${uploaded.sha256}); try again`,
+        method: "POST",
+        path: "/files"
+      })
+    }
+    return yield* remember(uploaded.uuid, "uploaded")
   })
 
 const KIND = "file_by_hash"

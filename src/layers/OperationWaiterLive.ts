@@ -93,6 +93,12 @@ export const makeOperationWaiter = Effect.gen(function*() {
       Effect.catchAll((error) => Effect.logWarning(`could not cancel operation ${id}: ${error.message}`))
     )
 
+  /** Gives up on an operation for this caller; it is cancelled only if nobody else still waits on it. */
+  const abandon = (id: string) =>
+    Effect.suspend(() =>
+      (waiting.get(id) ?? 0) <= 1 ? cancelQuietly(id) : Effect.logDebug(`operation ${id} is still awaited elsewhere; not cancelled`)
+    )
+
   const withDeadline = (id: string, timeout: Duration.Duration | undefined) =>
   <A>(awaiting: Effect.Effect<A, ContreeApiError>): Effect.Effect<A, ContreeApiError | WaitTimeout> =>
     timeout === undefined ? awaiting : awaiting.pipe(
@@ -104,7 +110,7 @@ export const makeOperationWaiter = Effect.gen(function*() {
             message: `operation ${id} did not finish within ${Duration.format(timeout)}, so it was cancelled`
           })
       }),
-      Effect.tapErrorTag("WaitTimeout", () => cancelQuietly(id))
+      Effect.tapErrorTag("WaitTimeout", () => abandon(id))
     )
 
   /** Registers a waiter (and its progress listener) for the duration of the wait. */
@@ -132,7 +138,7 @@ export const makeOperationWaiter = Effect.gen(function*() {
       return yield* Deferred.await(poller.done).pipe(
         withDeadline(id, options.timeout),
         // A caller that stops waiting (MCP cancellation, an `any` race) no longer wants the result.
-        Effect.onInterrupt(() => cancelQuietly(id))
+        Effect.onInterrupt(() => abandon(id))
       )
     }).pipe(Effect.scoped)
 

@@ -116,19 +116,22 @@ export const makeRegistryAuth = (options: RegistryAuthOptions) =>
           : `${registry} could not check the credentials: ${what} answered ${status}${status === 429 || status >= 500 ? "; try again later" : ""}`
       )
 
-    /** How the registry wants to be authenticated, or none when it lets anyone in. */
-    const discover = (registry: string): Effect.Effect<Option.Option<AuthChallenge>, RegistryError> =>
+    /**
+     * How the registry wants to be authenticated, and at which path it asked (a Basic check must
+     * go there: `/v2/` may be open when only `/v2/_catalog` is not), or none when it lets anyone in.
+     */
+    const discover = (registry: string): Effect.Effect<Option.Option<{ readonly challenge: AuthChallenge; readonly path: string }>, RegistryError> =>
       Effect.gen(function*() {
         const base = baseUrl(registry)
-        const challengeOf = (answer: Answer, what: string) =>
+        const challengeAt = (answer: Answer, path: string) =>
           Option.isSome(answer.challenge)
-            ? Effect.succeed(answer.challenge)
-            : Effect.fail(fail(registry, "Unsupported", `${registry} answered ${what} with 401 but no Bearer or Basic challenge`))
+            ? Effect.succeed(Option.some({ challenge: answer.challenge.value, path }))
+            : Effect.fail(fail(registry, "Unsupported", `${registry} answered GET ${path} with 401 but no Bearer or Basic challenge`))
         const root = yield* get(registry, `${base}/v2/`)
-        if (root.status === 401) return yield* challengeOf(root, "GET /v2/")
+        if (root.status === 401) return yield* challengeAt(root, "/v2/")
         if (root.status !== 200) return yield* unexpected(registry, "GET /v2/", root.status)
         const catalog = yield* get(registry, `${base}/v2/_catalog`)
-        return catalog.status === 401 ? yield* challengeOf(catalog, "GET /v2/_catalog") : Option.none()
+        return catalog.status === 401 ? yield* challengeAt(catalog, "/v2/_catalog") : Option.none()
       })
 
     const verdict = (registry: string, what: string, status: number): Effect.Effect<CredentialCheck, RegistryError> =>
@@ -140,13 +143,14 @@ export const makeRegistryAuth = (options: RegistryAuthOptions) =>
 
     const validate = (registry: string, credentials: RegistryCredentials): Effect.Effect<CredentialCheck, RegistryError> =>
       Effect.gen(function*() {
-        const challenge = yield* discover(registry)
-        if (Option.isNone(challenge)) return { _tag: "NotRequired" } as const
-        if (challenge.value.scheme === "Basic") {
-          const answer = yield* get(registry, `${baseUrl(registry)}/v2/`, basic(credentials))
-          return yield* verdict(registry, "GET /v2/ with the credentials", answer.status)
+        const discovered = yield* discover(registry)
+        if (Option.isNone(discovered)) return { _tag: "NotRequired" } as const
+        const { challenge, path } = discovered.value
+        if (challenge.scheme === "Basic") {
+          const answer = yield* get(registry, `${baseUrl(registry)}${path}`, basic(credentials))
+          return yield* verdict(registry, `GET ${path} with the credentials`, answer.status)
         }
-        const { realm, service } = challenge.value
+        const { realm, service } = challenge
         let url: URL
         try {
           url = new URL(realm)

@@ -1,5 +1,4 @@
 import { lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs"
-import { posix } from "node:path"
 
 /** One layer directory and the directories it made opaque (relative paths, e.g. `etc/apt`). */
 export interface StackLayer {
@@ -116,5 +115,3 @@ export class LayerStack {
   }
 }
 
-/** Normalises a path given to an inspect call: absolute, no `.`/`..` or trailing slash. */
-export const imagePath = (path: string): string => posix.normalize(`/${path}`).replace(/(.)\/+$/, "$1")

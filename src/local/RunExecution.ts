@@ -16,7 +16,7 @@ import type { LocalSettings } from "./LocalEngineOptions.js"
 import type { OperationRecords } from "./OperationRecords.js"
 import { removeTree } from "./removeTree.js"
 import type { RunRequest } from "./RunRequest.js"
-import { runSandbox, type SandboxHost, type SandboxOutcome } from "./SandboxProcess.js"
+import { runSandbox, SANDBOX_PATH, type SandboxHost, type SandboxOutcome } from "./SandboxProcess.js"
 import { layerDir, runDir, type StatePaths } from "./StatePaths.js"
 
 /** What running an operation needs from the engine. */
@@ -41,8 +41,6 @@ const CAPABILITIES = [
   "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE"
 ]
 
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 /** bwrap's arguments after `--bind /tmp/root /`: the namespaces, the process's environment, then the command. */
 const bwrapArguments = (run: RunRequest): Array<string> => [
   "--proc", "/proc",
@@ -55,7 +53,7 @@ const bwrapArguments = (run: RunRequest): Array<string> => [
   "--chdir", run.cwd,
   "--clearenv",
   // A cleared environment, but with the PATH and HOME every container has (Docker sets both); the request's env wins.
-  ...Object.entries({ PATH: DEFAULT_PATH, HOME: "/root", ...run.env }).flatMap(([name, value]) => ["--setenv", name, value]),
+  ...Object.entries({ PATH: SANDBOX_PATH, HOME: "/root", ...run.env }).flatMap(([name, value]) => ["--setenv", name, value]),
   "--cap-drop", "ALL",
   ...CAPABILITIES.flatMap((cap) => ["--cap-add", `CAP_${cap}`]),
   "--",

@@ -55,7 +55,8 @@ type Event =
   | { readonly _tag: "Closed"; readonly code: number | null; readonly signal: string | null }
   | { readonly _tag: "SpawnFailed"; readonly error: Error }
 
-const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/** The PATH of sandbox processes unless a run sets its own. */
+export const SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /** The running process tree of one sandbox, and how to take it down. */
 class Session {
@@ -130,7 +131,7 @@ const start = (launch: SandboxLaunch, host: SandboxHost, events: Queue.Queue<Eve
         // Its own process group: a cancel kills everything the setup process started at once.
         detached: true,
         env: {
-          PATH,
+          PATH: SANDBOX_PATH,
           LC_ALL: "C",
           CONTREE_STATE: host.stateDir,
           CONTREE_RUN: launch.runId,

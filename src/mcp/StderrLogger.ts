@@ -29,7 +29,9 @@ export const StderrLogger = (level: LogLevelName, mcpServers: ReadonlySet<Server
     const text = render(message, cause)
     process.stderr.write(`[${logLevel.label}] ${text}\n`)
     for (const server of mcpServers) {
-      server.sendLoggingMessage({ level: mcpLevel(logLevel), logger: "contree-mcp", data: text }).catch(() => undefined)
+      // The session id lets the SDK apply the level that client chose with logging/setLevel.
+      server.sendLoggingMessage({ level: mcpLevel(logLevel), logger: "contree-mcp", data: text }, server.transport?.sessionId)
+        .catch(() => undefined)
     }
   })
   return Layer.merge(Logger.replace(Logger.defaultLogger, logger), Logger.minimumLogLevel(minimum[level]))

@@ -1,4 +1,5 @@
 import { Duration, Effect, Option, Redacted, Schema } from "effect"
+import { redact } from "../domain/redact.js"
 import { canonicalImportUrl } from "../domain/RegistryUrl.js"
 import { ContreeClient } from "../services/ContreeClient.js"
 import { ContreeApiError } from "../services/ContreeError.js"
@@ -41,7 +42,7 @@ const scrubbed = (credentials: RegistryCredentials | undefined) => (error: Contr
   if (secret === "" || !error.message.includes(secret)) return error
   return new ContreeApiError({
     reason: error.reason,
-    message: error.message.split(secret).join("<redacted>"),
+    message: redact(error.message, secret),
     method: error.method,
     path: error.path,
     ...(error.status === undefined ? {} : { status: error.status })

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { matchTemplate } from "../../src/resources/Resource.js"
-import { normalizeImagePath } from "../../src/tools/imagePath.js"
+import { normalizeImagePath } from "../../src/domain/ImagePath.js"
 
 describe("matchTemplate", () => {
   it("matches one segment per parameter", () => {

@@ -8,11 +8,12 @@
  * - `basic`: `GET /v2/` answers 401 with `WWW-Authenticate: Basic realm="fake-registry"`, and 200 with the right credentials.
  * - `anonymous`: `GET /v2/` and `GET /v2/_catalog` answer 200 to anyone.
  * - `catalog`: `GET /v2/` answers 200 to anyone, `GET /v2/_catalog` asks for Bearer auth as in `bearer`.
+ * - `catalog-basic`: `GET /v2/` answers 200 to anyone, `GET /v2/_catalog` asks for Basic auth.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 
-export type FakeRegistryMode = "bearer" | "basic" | "anonymous" | "catalog"
+export type FakeRegistryMode = "bearer" | "basic" | "anonymous" | "catalog" | "catalog-basic"
 
 export interface FakeOciRegistryOptions {
   readonly mode?: FakeRegistryMode
@@ -85,11 +86,14 @@ export const startFakeOciRegistry = async (options: FakeOciRegistryOptions = {})
           return accepted(authorization) ? reply(response, 200, {}) : unauthorized(response, `Basic realm="${SERVICE}"`)
         case "anonymous":
         case "catalog":
+        case "catalog-basic":
           return reply(response, 200, {})
       }
     }
     if (url.pathname === "/v2/_catalog") {
-      return mode === "catalog" ? unauthorized(response, bearer()) : reply(response, 200, { repositories: [] })
+      if (mode === "catalog") return unauthorized(response, bearer())
+      if (mode === "catalog-basic" && !accepted(authorization)) return unauthorized(response, `Basic realm="${SERVICE}"`)
+      return reply(response, 200, { repositories: [] })
     }
     if (url.pathname === "/token" && (mode === "bearer" || mode === "catalog")) {
       if (url.searchParams.get("service") !== SERVICE) return reply(response, 400, { errors: [{ code: "UNSUPPORTED", message: "unknown service" }] })

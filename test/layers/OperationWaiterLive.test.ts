@@ -138,6 +138,20 @@ describe("OperationWaiterLive", () => {
     }).pipe(Effect.provide(waiterLayer(api.layer)))
   })
 
+  it.effect("one caller giving up does not cancel an operation another caller still waits on", () => {
+    const api = makeApi((id) => running(id))
+    return Effect.gen(function*() {
+      const waiter = yield* OperationWaiter
+      const first = yield* Effect.fork(waiter.wait("op-1"))
+      const second = yield* Effect.fork(waiter.wait("op-1"))
+      yield* TestClock.adjust("3 seconds")
+      yield* Fiber.interrupt(first)
+      assert.deepStrictEqual(api.state.cancels, [])
+      yield* Fiber.interrupt(second)
+      assert.deepStrictEqual(api.state.cancels, ["op-1"])
+    }).pipe(Effect.provide(waiterLayer(api.layer)))
+  })
+
   it.effect("passes a polling error to the waiters, and a later wait polls afresh", () => {
     const api = makeApi((id, n) =>
       n === 1

@@ -169,6 +169,18 @@ describe("RegistryAuthLive against other registries", () => {
       assert.deepStrictEqual(registry.requests.map((r) => r.path), ["/v2/", "/v2/_catalog", "/token"])
     }).pipe(Effect.scoped))
 
+  it.live("checks Basic credentials where the challenge came from, not at an open /v2/", () =>
+    Effect.gen(function*() {
+      const { auth, registry } = yield* harness("catalog-basic")
+      assert.deepStrictEqual(yield* auth.validate(registry.host, good), { _tag: "Valid" })
+      assert.strictEqual((yield* auth.validate(registry.host, wrongToken))._tag, "Invalid")
+      assert.deepStrictEqual(registry.requests.slice(0, 3).map((r) => [r.path, r.authorization]), [
+        ["/v2/", undefined],
+        ["/v2/_catalog", undefined],
+        ["/v2/_catalog", basicOf(USER, TOKEN)]
+      ])
+    }).pipe(Effect.scoped))
+
   it.live("reports a server that is not a registry, and one that cannot be reached, without the token", () =>
     Effect.gen(function*() {
       const { auth, registry } = yield* harness("bearer")
