@@ -4,13 +4,13 @@ import { type KnownUpload, uploadDeduplicatedWith } from "../../src/files/upload
 import { ContreeClient } from "../../src/services/ContreeClient.js"
 
 /** A server holding `present` uuids, and an in-memory store; every server call is recorded. */
-const harness = (present: Set<string>) => {
+const harness = (present: Set<string>, storedSha256 = "abc") => {
   const calls: Array<string> = []
   const facts = new Map<string, KnownUpload>()
   const client = Layer.mock(ContreeClient, {
     fileUuidExists: (uuid) => Effect.sync(() => (calls.push(`exists ${uuid}`), present.has(uuid))),
     findFileByHash: (sha256) => Effect.sync(() => (calls.push(`find ${sha256}`), Option.none())),
-    uploadFile: () => Effect.sync(() => (calls.push("upload"), present.add("new-uuid"), { uuid: "new-uuid", sha256: "abc" }))
+    uploadFile: () => Effect.sync(() => (calls.push("upload"), present.add("new-uuid"), { uuid: "new-uuid", sha256: storedSha256 }))
   })
   const upload = Effect.map(ContreeClient, (c) =>
     uploadDeduplicatedWith(c, {
@@ -41,6 +41,16 @@ describe("uploadDeduplicatedWith", () => {
       present.clear()
       assert.strictEqual((yield* h.run).outcome, "uploaded")
       assert.deepStrictEqual(h.calls.slice(3), ["exists new-uuid", "find abc", "upload"])
+    })
+  })
+
+  it.effect("refuses an upload whose stored content is not what was hashed, and remembers nothing", () => {
+    const h = harness(new Set(), "other")
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(h.run)
+      assert.strictEqual(error.reason, "Conflict")
+      assert.include(error.message, "changed while it was uploaded")
+      assert.strictEqual(h.facts.size, 0)
     })
   })
 })

@@ -2,6 +2,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { type Context, Effect, Fiber, Option, Stream, TestClock } from "effect"
 import type { SpawnRequest } from "../../src/domain/Instance.js"
 import { encodeStream } from "../../src/domain/OutputStream.js"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { inspect } from "node:util"
 import { ContreeClient } from "../../src/services/ContreeClient.js"
 import { ContreeApiError } from "../../src/services/ContreeError.js"
@@ -155,6 +158,30 @@ describe("ContreeClientLive", () => {
         yield* TestClock.adjust("1 millis")
         assert.strictEqual(yield* Fiber.join(fiber), "op-7")
         assert.strictEqual(http.seen.length, 2)
+      }))
+
+    it.live("re-reads a streamed upload from its start when the POST is retried", () =>
+      Effect.gen(function*() {
+        const dir = mkdtempSync(join(tmpdir(), "contree-upload-"))
+        const path = join(dir, "big.bin")
+        const size = 300 * 1024
+        writeFileSync(path, Buffer.alloc(size, 7))
+        const received: Array<number> = []
+        const { result } = yield* withClient(
+          (request, _, n) =>
+            request.body._tag === "Stream"
+              ? Stream.runFold(request.body.stream, 0, (total, chunk) => total + chunk.length).pipe(
+                Effect.orDie,
+                Effect.map((total) => {
+                  received.push(total)
+                  return n === 1 ? json({ error: "slow down" }, 429, { "retry-after": "0" }) : json({ uuid: "f-1", sha256: "x" }, 201)
+                })
+              )
+              : json({ error: "expected a streamed body" }, 400),
+          (c) => c.uploadFile({ _tag: "File", path, size })
+        ).pipe(Effect.ensuring(Effect.sync(() => rmSync(dir, { recursive: true, force: true }))))
+        assert.strictEqual(result.uuid, "f-1")
+        assert.deepStrictEqual(received, [size, size])
       }))
 
     it.effect("retries a transport error on GET", () =>

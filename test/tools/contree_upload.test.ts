@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
 import { createHash } from "node:crypto"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ContreeCache } from "../../src/services/ContreeCache.js"
@@ -20,7 +20,13 @@ const harness = (known: ReadonlyArray<string> = []) => {
         state.lookups.push(sha256)
         return known.includes(sha256) ? Option.some({ uuid: `existing-${sha256.slice(0, 6)}`, sha256 }) : Option.none()
       }),
-    uploadFile: (body) => Effect.sync(() => (state.uploads.push(body), { uuid: `new-${state.uploads.length}`, sha256: "server-sha" })),
+    // Like the server, it answers with the hash of what it received.
+    uploadFile: (body) =>
+      Effect.sync(() => {
+        state.uploads.push(body)
+        const bytes = body._tag === "Bytes" ? body.bytes : readFileSync(body.path)
+        return { uuid: `new-${state.uploads.length}`, sha256: sha(bytes) }
+      }),
     fileUuidExists: (uuid) => Effect.sync(() => (state.uuidChecks.push(uuid), true))
   })
   return { state, layer: toolServices({ client }) }
