@@ -2,11 +2,11 @@ import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Layer, Option, Redacted, Stream } from "effect"
 import { afterAll, beforeAll } from "vitest"
-import { encodeStream } from "../../src/domain/OutputStream.js"
 import { ContreeClientLive } from "../../src/layers/ContreeClientLive.js"
 import { ContreeClient } from "../../src/services/ContreeClient.js"
 import { ContreeConfig } from "../../src/services/ContreeConfig.js"
 import { type FakeContreeApi, startFakeContreeApi } from "../fake/FakeContreeApi.js"
+import { spawnRequest } from "../support/fixtures.js"
 
 // The real HTTP stack (fetch) against the fake API with every response gzipped: decompression,
 // the relative 302 of tag resolution and streamed downloads all go through the live client.
@@ -63,20 +63,7 @@ describe("ContreeClientLive against the fake API (gzip)", () => {
     Effect.gen(function*() {
       const api = yield* ContreeClient
       const { uuid } = yield* api.resolveTag("busybox:latest")
-      const id = yield* api.spawnInstance({
-        command: "echo hello",
-        image: uuid,
-        hostname: "linuxkit",
-        args: [],
-        shell: true,
-        env: {},
-        cwd: "/root",
-        disposable: true,
-        stdin: encodeStream(""),
-        timeout: 10,
-        truncate_output_at: 1000,
-        files: {}
-      })
+      const id = yield* api.spawnInstance(spawnRequest(uuid, "echo hello", { timeout: 10, truncate_output_at: 1000 }))
       let op = yield* api.getOperation(id)
       while (!op.isTerminal) op = yield* Effect.zipRight(Effect.sleep("20 millis"), api.getOperation(id))
       assert.strictEqual(op.status, "SUCCESS")

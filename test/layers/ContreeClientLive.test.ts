@@ -1,7 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type Context, Effect, Fiber, Option, Stream, TestClock } from "effect"
-import type { SpawnRequest } from "../../src/domain/Instance.js"
-import { encodeStream } from "../../src/domain/OutputStream.js"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -9,25 +7,16 @@ import { inspect } from "node:util"
 import { ContreeClient } from "../../src/services/ContreeClient.js"
 import { ContreeApiError } from "../../src/services/ContreeError.js"
 import { version } from "../../src/version.js"
-import { CHILD, IMAGE } from "../support/fixtures.js"
+import { CHILD, IMAGE, spawnRequest as spawnRequestOf } from "../support/fixtures.js"
 import { clientLayer, empty, fastPolicy, json, mockHttp, type Reply, TOKEN, transportError } from "../support/http.js"
 
 type Client = Context.Tag.Service<typeof ContreeClient>
 
-const spawnRequest: SpawnRequest = {
-  command: "echo hi",
-  image: IMAGE,
-  hostname: "linuxkit",
-  args: [],
-  shell: true,
+const spawnRequest = spawnRequestOf(IMAGE, "echo hi", {
   env: { A: "1" },
-  cwd: "/root",
-  disposable: true,
-  stdin: encodeStream(""),
-  timeout: 30,
   truncate_output_at: 8000,
   files: { "/app/x": { uuid: "f-1", mode: "0755", uid: 0, gid: 0 } }
-}
+})
 
 const imageBody = { uuid: IMAGE, tag: "python:3.11", created_at: "2024-01-01T00:00:00Z" }
 

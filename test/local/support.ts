@@ -6,7 +6,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { SpawnRequest } from "../../src/domain/Instance.js"
 import type { Operation } from "../../src/domain/Operation.js"
-import { decodeStream, encodeStream } from "../../src/domain/OutputStream.js"
+import { decodeStream } from "../../src/domain/OutputStream.js"
 import { ContreeClientLocal } from "../../src/layers/ContreeClientLocal.js"
 import { LocalEngine } from "../../src/local/LocalEngine.js"
 import type { LocalEngineOptions } from "../../src/local/LocalEngineOptions.js"
@@ -49,21 +49,7 @@ export const eventually = (check: () => boolean, ms = 10_000) =>
 
 export const busybox = Effect.flatMap(ContreeClient, (client) => client.resolveTag("busybox:latest")).pipe(Effect.map((image) => image.uuid))
 
-export const request = (image: string, command: string, overrides: Partial<SpawnRequest> = {}): SpawnRequest => ({
-  command,
-  image,
-  hostname: "linuxkit",
-  args: [],
-  shell: true,
-  env: {},
-  cwd: "/root",
-  disposable: true,
-  stdin: encodeStream(""),
-  timeout: 30,
-  truncate_output_at: 65536,
-  files: {},
-  ...overrides
-})
+export { spawnRequest as request } from "../support/fixtures.js"
 
 /** Spawns through the client and waits through the engine, as the server will. */
 export const run = (spawn: SpawnRequest): Effect.Effect<Operation, unknown, LocalEngine | ContreeClient> =>

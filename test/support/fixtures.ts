@@ -1,6 +1,8 @@
 import { Schema } from "effect"
 import { Image } from "../../src/domain/Image.js"
+import type { SpawnRequest } from "../../src/domain/Instance.js"
 import { Operation } from "../../src/domain/Operation.js"
+import { encodeStream } from "../../src/domain/OutputStream.js"
 
 export const IMAGE = "11111111-2222-3333-4444-555555555555"
 export const CHILD = "66666666-7777-8888-9999-aaaaaaaaaaaa"
@@ -37,3 +39,20 @@ export const finishedRun = (options: {
   })
 
 export const image = (uuid: string, tag: string | null = null) => new Image({ uuid, tag, created_at: "2024-01-01T00:00:00Z" })
+
+/** A spawn body with every field explicit, as the tools send it. */
+export const spawnRequest = (image: string, command: string, overrides: Partial<SpawnRequest> = {}): SpawnRequest => ({
+  command,
+  image,
+  hostname: "linuxkit",
+  args: [],
+  shell: true,
+  env: {},
+  cwd: "/root",
+  disposable: true,
+  stdin: encodeStream(""),
+  timeout: 30,
+  truncate_output_at: 65536,
+  files: {},
+  ...overrides
+})
