@@ -8,21 +8,11 @@ import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { callOk, type Connected, connectLocal, waitFor } from "./harness.js"
 import { descendantsOf, marker, processesWith, stillRunning } from "./localProcesses.js"
+import { cgroupsNamed } from "../support/cgroups.js"
 
 const bwrapInstalled = spawnSync("bwrap", ["--version"]).status === 0
 const describeLocal = bwrapInstalled ? describe : describe.skip
 
-/** Control-group directories (any hierarchy, a few levels deep) whose name contains `text`. */
-const cgroupsNamed = (text: string, dir = "/sys/fs/cgroup", depth = 5): Array<string> => {
-  if (depth === 0) return []
-  let names: Array<string>
-  try {
-    names = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)
-  } catch {
-    return []
-  }
-  return names.flatMap((name) => (name.includes(text) ? [join(dir, name)] : cgroupsNamed(text, join(dir, name), depth - 1)))
-}
 
 const servers: Array<Connected> = []
 const dataDir = mkdtempSync(join(tmpdir(), "contree-e2e-crash-"))

@@ -20,18 +20,8 @@ import {
   tempDir,
   withLocal
 } from "./support.js"
+import { cgroupsNamed } from "../support/cgroups.js"
 
-/** Control-group directories (any hierarchy, a few levels deep) whose name contains `text`. */
-const cgroupsNamed = (text: string, dir = "/sys/fs/cgroup", depth = 4): Array<string> => {
-  if (depth === 0) return []
-  let names: Array<string>
-  try {
-    names = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)
-  } catch {
-    return []
-  }
-  return names.flatMap((name) => name.includes(text) ? [join(dir, name)] : cgroupsNamed(text, join(dir, name), depth - 1))
-}
 
 /** The layer ids of an image, read from the engine's database. */
 const layersOf = (stateDir: string, image: string) =>
