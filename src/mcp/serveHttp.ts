@@ -1,12 +1,13 @@
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js"
-import { Effect } from "effect"
+import { Duration, Effect, Schedule } from "effect"
 import { randomUUID } from "node:crypto"
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http"
 import { type AddressInfo, isIP } from "node:net"
 import { version, serverName } from "../version.js"
 import { renderDocsPage } from "./DocsPage.js"
+import { makeHttpSessions } from "./HttpSessions.js"
 import type { Registry } from "./Registry.js"
 
 export interface HttpOptions {
@@ -79,7 +80,7 @@ const readJson = (req: IncomingMessage): Promise<unknown> =>
  */
 export const serveHttp = (createServer: () => Server, registry: Registry, options: HttpOptions, connected: Set<Server>) =>
   Effect.gen(function*() {
-    const sessions = new Map<string, StreamableHTTPServerTransport>()
+    const sessions = makeHttpSessions<StreamableHTTPServerTransport>()
     const allowed = makeGuard(options.listen)
     let docsPage = ""
 
@@ -88,11 +89,12 @@ export const serveHttp = (createServer: () => Server, registry: Registry, option
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: randomUUID,
         onsessioninitialized: (id) => {
-          sessions.set(id, transport)
+          sessions.add(id, transport)
+          sessions.track(id, res)
         }
       })
       transport.onclose = () => {
-        if (transport.sessionId !== undefined) sessions.delete(transport.sessionId)
+        if (transport.sessionId !== undefined) sessions.remove(transport.sessionId)
         connected.delete(server)
       }
       await server.connect(transport)
@@ -112,6 +114,7 @@ export const serveHttp = (createServer: () => Server, registry: Registry, option
       if (typeof sessionId === "string") {
         const transport = sessions.get(sessionId)
         if (transport === undefined) return rpcError(res, 404, "Session not found; start a new one with initialize")
+        sessions.track(sessionId, res)
         return transport.handleRequest(req, res)
       }
       if (req.method !== "POST") return rpcError(res, 400, "Bad Request: no session; send initialize first")
@@ -133,10 +136,14 @@ export const serveHttp = (createServer: () => Server, registry: Registry, option
       }),
       () =>
         Effect.promise(async () => {
-          await Promise.all([...sessions.values()].map((transport) => transport.close()))
+          await sessions.closeAll()
           http.closeAllConnections()
           await new Promise((resolve) => http.close(resolve))
         })
+    )
+    yield* Effect.promise(() => sessions.sweep()).pipe(
+      Effect.repeat(Schedule.spaced(Duration.minutes(1))),
+      Effect.forkScoped
     )
     const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address
     const mcpUrl = `http://${shownHost}:${address.port}/mcp`
