@@ -6,22 +6,37 @@ import { normalizeImagePath } from "../domain/ImagePath.js"
 import { ImageRefParam } from "./params.js"
 import { resolveImage } from "./resolveImage.js"
 import { defineTool } from "./Tool.js"
+import { ToolError } from "./ToolError.js"
 
-// Larger files are fetched each time rather than stored in SQLite.
-const CACHE_LIMIT = 1024 * 1024
+/**
+ * The most a read returns. A larger file would flood the agent's context (the reference returns any
+ * size); the error says what to use instead.
+ */
+export const READ_LIMIT = 1024 * 1024
 
-/** A file's bytes from an image; small files are cached forever (images are immutable). */
-export const readImageFile = (uuid: string, path: string) =>
+const tooLarge = (path: string) =>
+  new ToolError({
+    reason: "InvalidInput",
+    message: `'${path}' is larger than ${READ_LIMIT / 1024} KiB, the most contree_read_file returns. Copy it to the host ` +
+      `with contree_download, or read a part of it with contree_run (head, tail, grep).`
+  })
+
+const readCapped = (uuid: string, path: string) =>
   Effect.flatMap(ContreeClient, (client) =>
-    cachedForever("read_file", `${uuid}:${path}`, Schema.Uint8ArrayFromBase64, client.readFile(uuid, path), (bytes) =>
-      bytes.length <= CACHE_LIMIT))
+    client.readFile(uuid, path).pipe(
+      Effect.filterOrFail((bytes) => bytes.length <= READ_LIMIT, () => tooLarge(path))
+    ))
+
+/** A file's bytes from an image, at most `READ_LIMIT`; cached forever (images are immutable). */
+export const readImageFile = (uuid: string, path: string) =>
+  cachedForever("read_file", `${uuid}:${path}`, Schema.Uint8ArrayFromBase64, readCapped(uuid, path))
 
 export const contreeReadFile = defineTool({
   name: "contree_read_file",
   title: "Read a file from an image",
   description: [
     "Read a file of an image without starting a sandbox. Free, and cached: prefer it to running `cat`.",
-    "Text comes back as UTF-8; other bytes as base64 (encoding says which)."
+    "Text comes back as UTF-8; other bytes as base64 (encoding says which). At most 1 MiB: copy larger files with contree_download."
   ].join("\n"),
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: Schema.Struct({

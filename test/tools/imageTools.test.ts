@@ -5,7 +5,7 @@ import { ContreeClient, type ListImagesQuery } from "../../src/services/ContreeC
 import { contreeGetImage } from "../../src/tools/contree_get_image.js"
 import { contreeListFiles } from "../../src/tools/contree_list_files.js"
 import { contreeListImages } from "../../src/tools/contree_list_images.js"
-import { contreeReadFile } from "../../src/tools/contree_read_file.js"
+import { contreeReadFile, READ_LIMIT } from "../../src/tools/contree_read_file.js"
 import { contreeSetTag } from "../../src/tools/contree_set_tag.js"
 import { CHILD, IMAGE, image } from "../support/fixtures.js"
 import { apiError, call, callFails, toolServices } from "../support/tools.js"
@@ -197,6 +197,18 @@ describe("contree_read_file", () => {
       assert.strictEqual(again["content"], "hello")
       assert.deepStrictEqual(h.reads, [`${IMAGE}:/etc/hostname`])
     }).pipe(Effect.provide(h.layer))
+  })
+
+  it.effect("returns a file of exactly READ_LIMIT bytes, and refuses one byte more, pointing at contree_download", () => {
+    const atLimit = harness(new Uint8Array(READ_LIMIT).fill(0x61))
+    const over = harness(new Uint8Array(READ_LIMIT + 1).fill(0x61))
+    return Effect.gen(function*() {
+      const out = yield* call(contreeReadFile, { image: IMAGE, path: "/big" }).pipe(Effect.provide(atLimit.layer))
+      assert.strictEqual(out["bytes_size"], READ_LIMIT)
+      const error = yield* callFails(contreeReadFile, { image: IMAGE, path: "/bigger" }).pipe(Effect.provide(over.layer))
+      assert.strictEqual(error.reason, "InvalidInput")
+      assert.match(error.message, /'\/bigger' is larger than 1024 KiB.*contree_download/)
+    })
   })
 
   it.effect("a missing file is NotFound", () =>
