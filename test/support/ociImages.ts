@@ -32,7 +32,7 @@ export const tarBytes = async (members: ReadonlyArray<TarMember>): Promise<Buffe
       mtime: member.mtime ?? new Date("2024-01-02T03:04:05Z"),
       ...(member.linkname === undefined ? {} : { linkname: member.linkname }),
       ...(type === "file" ? {} : { size: 0 })
-    }, type === "file" ? content : undefined)
+    }, type === "file" ? content : "")
   }
   pack.finalize()
   const chunks: Array<Uint8Array> = []
