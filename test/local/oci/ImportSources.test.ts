@@ -118,6 +118,13 @@ describe("importing local sources", () => {
       assert.deepStrictEqual(readdirSync(join(stateDir, "layers")), [])
     }))
 
+  it.effect("whoami says the local backend imports", () =>
+    withLocal(() =>
+      Effect.gen(function*() {
+        const whoami = yield* Effect.flatMap(ContreeClient, (client) => client.whoami)
+        assert.deepStrictEqual(whoami["permissions"], { list: true, spawn: true, import: true })
+      }), { baseImages: false }))
+
   it.effect("refuses relative paths and missing files at once", () =>
     withLocal(() =>
       Effect.gen(function*() {
