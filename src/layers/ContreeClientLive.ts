@@ -263,7 +263,16 @@ export const makeContreeClientHttp = Effect.gen(function*() {
     },
     fileHashExists: (sha256) => exists("/files", { sha256 }),
     fileUuidExists: (uuid) => exists("/files", { uuid }),
-    spawnInstance: (request) => createOperation("/instances", Schema.encodeSync(SpawnRequest)(request)),
+    // The cloud decides its sandboxes' network itself: a per-run choice it cannot honour is refused, not dropped.
+    spawnInstance: (request, options) =>
+      options?.network === undefined
+        ? createOperation("/instances", Schema.encodeSync(SpawnRequest)(request))
+        : Effect.fail(fail(
+          { method: "POST", path: "/instances" },
+          "InvalidRequest",
+          "network: the cloud backend has no per-run network switch (the cloud decides its sandboxes' network); " +
+            "leave network out, or use the local backend (--backend local) with its network setting"
+        )),
     listOperations: (q) =>
       getJson("/operations", OperationList, {
         limit: String(q.limit),

@@ -3,7 +3,7 @@ import type { Image } from "../domain/Image.js"
 import type { DirectoryListing, UploadedFile } from "../domain/Inspect.js"
 import type { SpawnRequest } from "../domain/Instance.js"
 import type { Operation, OperationSummary } from "../domain/Operation.js"
-import type { ListImagesQuery, ListOperationsQuery, UploadBody } from "../services/ContreeClient.js"
+import type { ListImagesQuery, ListOperationsQuery, SpawnOptions, UploadBody } from "../services/ContreeClient.js"
 import type { LocalEngineError } from "./LocalEngineError.js"
 
 /**
@@ -26,8 +26,8 @@ export class LocalEngine extends Context.Tag("contree/LocalEngine")<LocalEngine,
   readonly uploadFile: (body: UploadBody) => Effect.Effect<UploadedFile, LocalEngineError>
   readonly findFileByHash: (sha256: string) => Effect.Effect<Option.Option<UploadedFile>, LocalEngineError>
   readonly findFileByUuid: (uuid: string) => Effect.Effect<Option.Option<UploadedFile>, LocalEngineError>
-  /** Queues a run; the operation id comes back at once. */
-  readonly spawn: (request: SpawnRequest) => Effect.Effect<string, LocalEngineError>
+  /** Queues a run; the operation id comes back at once. `options.network` is checked against the network setting here. */
+  readonly spawn: (request: SpawnRequest, options?: SpawnOptions) => Effect.Effect<string, LocalEngineError>
   readonly listOperations: (query: ListOperationsQuery) => Effect.Effect<ReadonlyArray<OperationSummary>, LocalEngineError>
   readonly getOperation: (uuid: string) => Effect.Effect<Operation, LocalEngineError>
   /** `false` when the operation had already ended. Returns once its sandbox is gone, without a trace left. */

@@ -26,6 +26,7 @@ import { recover } from "./Recovery.js"
 import { removeTree } from "./removeTree.js"
 import { executeRun, newLayerId, type RunContext } from "./RunExecution.js"
 import { type RunRequest, validateRunRequest } from "./RunRequest.js"
+import { runNetwork } from "./SandboxNetwork.js"
 import type { SandboxHost } from "./SandboxProcess.js"
 import { layerDir, statePaths, type StatePaths } from "./StatePaths.js"
 
@@ -216,9 +217,10 @@ export const makeLocalEngine = (options: LocalEngineOptions) =>
         )
       )
 
-    const spawn: LocalEngine["Type"]["spawn"] = (request) =>
+    const spawn: LocalEngine["Type"]["spawn"] = (request, options) =>
       Effect.gen(function*() {
-        const run = yield* validateRunRequest(request)
+        const network = yield* runNetwork(settings.network, host.networkHelper, options?.network)
+        const run = yield* validateRunRequest(request, network)
         const image = yield* resolveRef(request.image)
         if (unavailable !== undefined) return yield* new LocalEngineError({ reason: "Unavailable", message: unavailable })
         const id = randomUUID()

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os"
+import type { NetworkHelperName, NetworkPolicy } from "./SandboxNetwork.js"
 
 /**
  * How the local engine is set up. Only `stateDir` is required; the server passes
@@ -23,6 +24,10 @@ export interface LocalEngineOptions {
   readonly maxLayers?: number | undefined
   /** Build the offline busybox base image on first start. Default true. */
   readonly baseImages?: boolean | undefined
+  /** Which runs get outbound network access (see SandboxNetwork). Default `off`: loopback only. */
+  readonly network?: NetworkPolicy | undefined
+  /** The helper to use when it is installed; default the first installed of slirp4netns and pasta. */
+  readonly networkHelper?: NetworkHelperName | undefined
 }
 
 /** The options with every default filled in. */
@@ -36,6 +41,8 @@ export interface LocalSettings {
   readonly idBase: number
   readonly maxLayers: number
   readonly baseImages: boolean
+  readonly network: NetworkPolicy
+  readonly networkHelper: NetworkHelperName | undefined
 }
 
 const GiB = 1024 ** 3
@@ -52,5 +59,7 @@ export const resolveSettings = (options: LocalEngineOptions): LocalSettings => (
   diskBytes: options.diskBytes === undefined ? 4 * GiB : options.diskBytes,
   idBase: options.idBase ?? DEFAULT_ID_BASE,
   maxLayers: options.maxLayers ?? 64,
-  baseImages: options.baseImages ?? true
+  baseImages: options.baseImages ?? true,
+  network: options.network ?? "off",
+  networkHelper: options.networkHelper
 })
