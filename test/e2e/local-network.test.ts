@@ -75,10 +75,10 @@ describeNetwork("local backend over stdio: the network setting", () => {
       const addresses = ["127.0.0.1", "10.0.2.2", ...hostAddresses()]
       const ran = await callOk(client, "contree_run", {
         image: BUSYBOX,
-        timeout: 120,
-        command: `nc -w 5 ${network.address} ${outside.port} </dev/null; ${networkProbe(loopback.port, addresses)}; ` +
+        timeout: 300,
+        command: `timeout 30 nc -w 5 ${network.address} ${outside.port} </dev/null; ${networkProbe(loopback.port, addresses)}; ` +
           // An HTTP request to the server's own port at every address: any answer would start with HTTP/.
-          `for a in ${addresses.join(" ")} $gw; do printf 'GET /mcp HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $a ${mcpPort} 2>/dev/null; done; echo end`
+          `for a in ${addresses.join(" ")} $gw; do printf 'GET /mcp HTTP/1.0\\r\\n\\r\\n' | timeout 10 nc -w 3 $a ${mcpPort} 2>/dev/null; done; echo end`
       })
       await client.close()
       expect(ran.exit_code).toBe(0)
@@ -95,7 +95,7 @@ describeNetwork("local backend over stdio: the network setting", () => {
       await loopback.close()
       network.remove()
     }
-  })
+  }, 600_000)
 
   it("a server killed with SIGKILL leaves no network helper behind", async () => {
     const server = await serverWith("on")

@@ -35,11 +35,14 @@ describeSandbox("local sandbox network", () => {
             const loopback = yield* Effect.acquireRelease(Effect.promise(() => countingServer("127.0.0.1", "hello loopback")), (s) => Effect.promise(s.close))
             // The same port on the loopback server is tried at every address a sandbox might take for the host.
             const op = yield* probe(
-              `nc -w 5 ${network.address} ${outside.port} </dev/null; ` +
+              `timeout 30 nc -w 5 ${network.address} ${outside.port} </dev/null; ` +
                 networkProbe(loopback.port, ["127.0.0.1", "10.0.2.2", ...hostAddresses()]),
-              true
+              true,
+              // Addresses nobody answers at take the probe's whole connect time-out each; a busy machine adds to that.
+              { timeout: 300 }
             )
             const out = stdout(op)
+            assert.deepStrictEqual(op.instance!.result!.state.timed_out, false, out)
             assert.strictEqual(op.instance!.result!.state.exit_code, 0, out)
             assert.match(out, /^hello outside\n/)
             assert.strictEqual(outside.connections(), 1)
@@ -52,7 +55,7 @@ describeSandbox("local sandbox network", () => {
             assert.notInclude(out, "hello loopback")
             assert.strictEqual(loopback.connections(), 0)
           })),
-          { network: "opt-in", networkHelper: helper }))
+          { network: "opt-in", networkHelper: helper }), 600_000)
 
       it.live("the helper is gone once a cancelled run is, and a networked run that changes nothing saves no new image", () =>
         withLocal(() =>

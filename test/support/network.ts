@@ -87,6 +87,7 @@ export const hostAddresses = (): Array<string> =>
  * A busybox shell probe: the interfaces (one per line, sorted, after `if:`), whether there is a
  * default route, the nameserver, then one `reach ADDR: OUTPUT` line per address tried on `port`.
  * The gateway is read from the sandbox's routing table: with slirp4netns it is the helper itself.
+ * Every connect is bounded by `timeout`: pasta may leave a connect nobody answers pending.
  */
 export const networkProbe = (port: number, addresses: ReadonlyArray<string>): string =>
   [
@@ -94,5 +95,5 @@ export const networkProbe = (port: number, addresses: ReadonlyArray<string>): st
     "awk '$2 == \"00000000\" { print \"default route\" }' /proc/net/route",
     "grep -h nameserver /etc/resolv.conf",
     "gw=$(ip route | awk '/^default/ { print $3 }')",
-    `for a in ${addresses.join(" ")} $gw; do echo "reach $a: $(nc -w 3 $a ${port} </dev/null 2>&1 | tr '\\n' ' ')"; done`
+    `for a in ${addresses.join(" ")} $gw; do echo "reach $a: $(timeout 10 nc -w 3 $a ${port} </dev/null 2>&1 | tr '\\n' ' ')"; done`
   ].join("; ")
