@@ -2,7 +2,6 @@ import { Deferred, Effect, Exit, FiberId, type Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { awaitExit } from "./HostProcess.js"
-import type { IdMapping } from "./IdMapping.js"
 import { invalidRequest, LocalEngineError } from "./LocalEngineError.js"
 
 /**
@@ -12,7 +11,8 @@ import { invalidRequest, LocalEngineError } from "./LocalEngineError.js"
  * the host. Neither helper is ever allowed to reach the host's loopback: slirp4netns runs with
  * `--disable-host-loopback` (its gateway 10.0.2.2 would otherwise be the host's 127.0.0.1) and
  * pasta with `--no-map-gw` and no port forwarding in either direction (`-T auto` would splice
- * the sandbox's loopback to every port the host listens on).
+ * the sandbox's loopback to every port the host listens on). slirp4netns also confines itself
+ * (`--enable-sandbox`, `--enable-seccomp`): it parses whatever the sandbox sends.
  */
 
 /** `off`: loopback only, always. `opt-in`: a run that asks gets outbound access. `on`: every run has it unless it opts out. */
@@ -71,13 +71,14 @@ export const runNetwork = (
 /** How long a helper may take to bring the sandbox's interface up. */
 const READY_WITHIN_MS = 15_000
 
-const helperArguments = (helper: NetworkHelperName, pid1: number, ids: IdMapping): Array<string> =>
+const helperArguments = (helper: NetworkHelperName, pid1: number): Array<string> =>
   helper === "slirp4netns"
-    ? ["--configure", "--mtu=65520", "--disable-host-loopback", "--ready-fd=3", "--exit-fd=4", String(pid1), "tap0"]
+    ? ["--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox", "--enable-seccomp", "--ready-fd=3", "--exit-fd=4", String(pid1), "tap0"]
     : [
       "--foreground", "--quiet",
-      // As root pasta would switch to `nobody`, which may not enter the sandbox's user namespace.
-      "--runas", `${process.getuid?.() ?? ids.uid}:${process.getgid?.() ?? ids.gid}`,
+      // As root pasta would switch to `nobody`, which may not enter the sandbox's user namespace (and
+      // a change of uid would clear the parent-death signal).
+      "--runas", `${process.getuid!()}:${process.getgid!()}`,
       "--config-net", "--no-map-gw",
       "--tcp-ports", "none", "--udp-ports", "none", "--tcp-ns", "none", "--udp-ns", "none",
       "--dns-forward", PASTA_DNS,
@@ -105,35 +106,32 @@ const describeEnd = (code: number | null, signal: string | null) => (signal === 
  * the sandbox has its interface and default route. The helper is killed when the scope closes; it
  * also dies with the server (parent-death signal, and slirp4netns's exit fd closes).
  */
-export const attachNetwork = (
-  helper: NetworkHelperName,
-  pid1: number,
-  ids: IdMapping
-): Effect.Effect<void, Error, Scope.Scope> =>
+export const attachNetwork = (helper: NetworkHelperName, pid1: number): Effect.Effect<void, Error, Scope.Scope> =>
   Effect.gen(function*() {
     const ended = Deferred.unsafeMake<string>(FiberId.none)
     const ready = Deferred.unsafeMake<void>(FiberId.none)
     let stderr = ""
     yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const process: ChildProcess = spawn("setpriv", ["--pdeathsig=KILL", "--", helper, ...helperArguments(helper, pid1, ids)], {
+        // fd 3: slirp4netns's ready fd; fd 4: its exit fd, which closes when this process ends.
+        const child: ChildProcess = spawn("setpriv", ["--pdeathsig=KILL", "--", helper, ...helperArguments(helper, pid1)], {
           stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"]
         })
-        process.stderr!.on("data", (chunk: Buffer) => {
+        child.stderr!.on("data", (chunk: Buffer) => {
           if (stderr.length < 4096) stderr += chunk.toString("utf8")
         })
-        process.on("error", (error) => Deferred.unsafeDone(ended, Exit.succeed(error.message)))
-        process.on("exit", (code, signal) => Deferred.unsafeDone(ended, Exit.succeed(describeEnd(code, signal))))
-        const readyFd = process.stdio[3] as NodeJS.ReadableStream
+        child.on("error", (error) => Deferred.unsafeDone(ended, Exit.succeed(error.message)))
+        child.on("exit", (code, signal) => Deferred.unsafeDone(ended, Exit.succeed(describeEnd(code, signal))))
+        const readyFd = child.stdio[3] as NodeJS.ReadableStream
         readyFd.on("data", () => Deferred.unsafeDone(ready, Exit.void))
         readyFd.on("error", () => undefined)
-        ;(process.stdio[4] as NodeJS.WritableStream).on("error", () => undefined)
-        return process
+        ;(child.stdio[4] as NodeJS.WritableStream).on("error", () => undefined)
+        return child
       }),
-      (process) =>
+      (child) =>
         Effect.suspend(() => {
-          process.kill("SIGKILL")
-          return process.pid === undefined ? Effect.void : awaitExit(process.pid, 5_000)
+          child.kill("SIGKILL")
+          return child.pid === undefined ? Effect.void : awaitExit(child.pid, 5_000)
         })
     )
     // pasta of this vintage has no ready signal: its work shows as the namespace's default route.
@@ -144,7 +142,7 @@ export const attachNetwork = (
       })
     const outcome = yield* Effect.raceFirst(
       Effect.as(configured, undefined),
-      Effect.map(Deferred.await(ended), (how) => how)
+      Deferred.await(ended)
     ).pipe(Effect.timeoutTo({ duration: READY_WITHIN_MS, onTimeout: () => "no interface in time", onSuccess: (how) => how }))
     if (outcome !== undefined) {
       const detail = stderr.split("\n").filter((line) => line !== "" && !line.startsWith("Failed to send")).join("; ")

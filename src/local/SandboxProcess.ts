@@ -276,7 +276,7 @@ export const runSandbox = (
         if (pid1 !== undefined) {
           session.pid1 = pid1
           if (launch.network !== undefined) {
-            yield* attachNetwork(launch.network, pid1, host.ids).pipe(
+            yield* attachNetwork(launch.network, pid1).pipe(
               Effect.zipRight(Effect.sync(() => (session.child.stdio[4] as Writable).end("1"))),
               Effect.catchAll((error) => abort(error.message))
             )

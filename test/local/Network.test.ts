@@ -7,8 +7,7 @@ import { ContreeClient } from "../../src/services/ContreeClient.js"
 import { LocalEngine } from "../../src/local/LocalEngine.js"
 import { processesWith } from "../e2e/localProcesses.js"
 import { canMakeNetwork, countingServer, hostAddresses, installedHelpers, makePrivateNetwork, networkProbe } from "../support/network.js"
-import { busybox, describeSandbox, eventually, marker, request, run, stdout } from "./support.js"
-import { withLocal } from "./support.js"
+import { busybox, describeSandbox, eventually, marker, request, run, stdout, withLocal } from "./support.js"
 
 /** The run's stdout, asked with `network` as given. */
 const probe = (command: string, network: boolean | undefined, extra: Parameters<typeof request>[2] = {}) =>
