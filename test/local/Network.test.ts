@@ -2,12 +2,12 @@
 // interface and a default route to a private network the test makes itself, and never the
 // host's loopback; the policy decides which runs get it. No internet is needed.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
 import { ContreeClient } from "../../src/services/ContreeClient.js"
 import { LocalEngine } from "../../src/local/LocalEngine.js"
-import { processesWith } from "../e2e/localProcesses.js"
+import { descendantsOf, stillRunning } from "../e2e/localProcesses.js"
 import { canMakeNetwork, countingServer, hostAddresses, installedHelpers, makePrivateNetwork, networkProbe } from "../support/network.js"
-import { busybox, describeSandbox, eventually, marker, request, run, stdout, withLocal } from "./support.js"
+import { busybox, describeSandbox, eventually, marker, processesWith, request, run, stdout, withLocal } from "./support.js"
 
 /** The run's stdout, asked with `network` as given. */
 const probe = (command: string, network: boolean | undefined, extra: Parameters<typeof request>[2] = {}) =>
@@ -25,6 +25,9 @@ const scoped = <A>(acquire: () => A, release: (a: A) => unknown) =>
 
 describeSandbox("local sandbox network", () => {
   for (const helper of installedHelpers) {
+    /** The helpers this process (the engine) started. */
+    const helpers = () => descendantsOf(process.pid).filter((p) => p.cmdline.startsWith(`${helper} `))
+
     describe.skipIf(!canMakeNetwork)(`through ${helper}`, () => {
       it.live("a run that asks reaches a private network the host is on, and never the host's loopback", () =>
         withLocal(() =>
@@ -56,7 +59,7 @@ describeSandbox("local sandbox network", () => {
           })),
           { network: "opt-in", networkHelper: helper }), 600_000)
 
-      it.live("the helper is gone once a cancelled run is, and a networked run that changes nothing saves no new image", () =>
+      it.live("the helper is gone once a run is cancelled or timed out, and a networked run that changes nothing saves no new image", () =>
         withLocal(() =>
           Effect.gen(function*() {
             const client = yield* ContreeClient
@@ -66,14 +69,22 @@ describeSandbox("local sandbox network", () => {
 
             const sleep = `sleep ${marker()}`
             const id = yield* client.spawnInstance(request(image, sleep), { network: true })
-            // The helper names the sandbox's pid 1 on its command line; bwrap's own carries the sleep.
-            yield* eventually(() => processesWith(sleep).length > 0 && processesWith(`${helper} `).length > 0)
-            const helpers = processesWith(`${helper} `)
+            yield* eventually(() => processesWith(sleep).length > 0 && helpers().length > 0, 60_000)
+            const started = helpers()
             assert.isTrue(yield* client.cancelOperation(id))
-            yield* eventually(() => helpers.every((pid) => !processesWith(`${helper} `).includes(pid)))
+            yield* eventually(() => stillRunning(started).length === 0, 60_000)
             assert.deepStrictEqual(processesWith(sleep), [])
+
+            // A time-out kills the sandbox; the helper goes with it.
+            const slow = `sleep ${marker()}`
+            const timing = yield* Effect.fork(probe(slow, true, { timeout: 2 }))
+            yield* eventually(() => processesWith(slow).length > 0 && helpers().length > 0, 60_000)
+            const timed = helpers()
+            const timedOut = yield* Fiber.join(timing)
+            assert.isTrue(timedOut.instance!.result!.state.timed_out)
+            yield* eventually(() => stillRunning(timed).length === 0, 60_000)
           }),
-          { network: "on", networkHelper: helper }))
+          { network: "on", networkHelper: helper }), 300_000)
     })
   }
 
