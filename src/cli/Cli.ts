@@ -4,6 +4,7 @@ import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { parse as parseIni } from "ini"
 import { expandHome } from "../files/expandHome.js"
+import { NETWORK_POLICIES } from "../local/SandboxNetwork.js"
 import type { BackendName, ContreeConfigShape, LogLevelName, ServerMode } from "../services/ContreeConfig.js"
 import { serverName, version } from "../version.js"
 
@@ -26,6 +27,7 @@ const defaultConfigPath = join(homedir(), ".config", "contree", "mcp.ini")
 
 const settings = {
   backend: { flag: "backend", env: "CONTREE_MCP_BACKEND", ini: ["DEFAULT", "backend"], fallback: undefined, help: "cloud (the ConTree API) or local (sandboxes on this machine); default cloud with a token, else local" },
+  network: { flag: "network", env: "CONTREE_MCP_NETWORK", ini: ["local", "network"], fallback: "off", help: "Local backend: outbound network for sandboxes. off (loopback only), opt-in (runs passing network=true) or on (every run); never the host's loopback" },
   dataDir: { flag: "data-dir", env: "CONTREE_MCP_DATA_DIR", ini: ["local", "data_dir"], fallback: undefined, help: "Local backend state (images, layers, uploads); default $XDG_DATA_HOME/contree-mcp" },
   url: { flag: "url", env: "CONTREE_MCP_URL", ini: ["DEFAULT", "url"], fallback: "https://contree.dev", help: "ConTree API base URL (/v1 is appended)" },
   token: { flag: "token", env: "CONTREE_MCP_TOKEN", ini: ["DEFAULT", "token"], fallback: undefined, help: "ConTree API token. Prefer the INI file: flags and env vars can show up in process listings" },
@@ -148,6 +150,8 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
   const token = value("token")
   const backend = (value("backend") ?? (token ? "cloud" : "local")).toLowerCase()
   if (backend !== "cloud" && backend !== "local") return invalid("backend", backend, "use cloud or local")
+  const network = NETWORK_POLICIES.find((policy) => policy === value("network")!.toLowerCase())
+  if (network === undefined) return invalid("network", value("network")!, "use off, opt-in or on")
   const dataHome = env["XDG_DATA_HOME"] || join(homedir(), ".local", "share")
   const dataDir = expandHome(value("dataDir") ?? join(dataHome, "contree-mcp"))
   // The caches remember what the backend holds (uploads by hash, operations). The local backend's
@@ -160,6 +164,7 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
     config: {
       backend: backend satisfies BackendName,
       dataDir,
+      network,
       url,
       token: token ? Option.some(Redacted.make(token.trim())) : Option.none(),
       mode: mode satisfies ServerMode,

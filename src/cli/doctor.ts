@@ -16,7 +16,7 @@ export const doctor = (config: ContreeConfigShape) =>
   config.backend === "local"
     ? Effect.gen(function*() {
       // Only a probe: opening the engine would create the state directory and fix its id mapping.
-      const settings = resolveSettings({ stateDir: config.dataDir })
+      const settings = resolveSettings({ stateDir: config.dataDir, network: config.network })
       const host = yield* probeHost(settings)
       const problem = unavailableReason(host)
       yield* print([

@@ -278,7 +278,16 @@ const DEFAULT_CWD = "/root"
     },
     fileHashExists: (sha256) => exists("/files", { sha256 }),
     fileUuidExists: (uuid) => exists("/files", { uuid }),
-    spawnInstance: (request) => createOperation("/instances", Schema.encodeSync(SpawnRequest)({ ...request, cwd: request.cwd ?? DEFAULT_CWD })),
+    // The cloud decides its sandboxes' network itself: a per-run choice it cannot honour is refused, not dropped.
+    spawnInstance: (request, options) =>
+      options?.network === undefined
+        ? createOperation("/instances", Schema.encodeSync(SpawnRequest)({ ...request, cwd: request.cwd ?? DEFAULT_CWD }))
+        : Effect.fail(fail(
+          { method: "POST", path: "/instances" },
+          "InvalidRequest",
+          "network: the cloud backend has no per-run network switch (the cloud decides its sandboxes' network); " +
+            "leave network out, or use the local backend (--backend local) with its network setting"
+        )),
     listOperations: (q) =>
       getJson("/operations", OperationList, {
         limit: String(q.limit),

@@ -29,7 +29,11 @@ export type ContreeServices = ContreeClient | ContreeCache | FileSync | Operatio
 const backendLayer = (config: ContreeConfigShape): Layer.Layer<ContreeClient, LocalEngineError, ContreeConfig> =>
   config.backend === "local"
     ? Layer.merge(ContreeClientLocal, OperationCompletionLocal).pipe(
-      Layer.provide(LocalEngineLive({ stateDir: config.dataDir, insecureRegistries: config.insecureRegistries }))
+      Layer.provide(LocalEngineLive({
+        stateDir: config.dataDir,
+        insecureRegistries: config.insecureRegistries,
+        network: config.network
+      }))
     )
     : ContreeClientMemo().pipe(Layer.provide(ContreeClientLive), Layer.provide(FetchHttpClient.layer))
 

@@ -6,6 +6,7 @@ import { join } from "node:path"
 import { type CgroupSupport, describeCgroups, detectCgroups } from "./Cgroup.js"
 import { type IdMapping, idMapping } from "./IdMapping.js"
 import type { LocalSettings } from "./LocalEngineOptions.js"
+import { describeNetwork, NETWORK_HELPERS, type NetworkHelperName } from "./SandboxNetwork.js"
 
 /** The programs a sandbox (and an import: tar makes whiteouts, setfattr marks opaque directories) needs, and their Debian packages. */
 const REQUIRED: ReadonlyArray<readonly [string, string]> = [
@@ -32,6 +33,8 @@ export interface HostCapabilities {
   /** Upper dirs on a tmpfs need user xattrs there (Linux 6.6+); otherwise they live on disk without a quota. */
   readonly tmpfsUpper: boolean
   readonly cgroups: CgroupSupport
+  /** The helper networked runs use: the preferred one if installed, else the first installed; undefined when none is. */
+  readonly networkHelper: NetworkHelperName | undefined
 }
 
 const findProgram = (name: string): string | undefined => {
@@ -86,7 +89,9 @@ export const probeHost = (settings: LocalSettings): Effect.Effect<HostCapabiliti
       missing: REQUIRED.filter(([program]) => findProgram(program) === undefined).map(([program, pkg]) => `${program} (${pkg})`),
       usernsProblem: usernsProblem(root),
       tmpfsUpper: kernelAtLeast(release(), 6, 6),
-      cgroups: detectCgroups()
+      cgroups: detectCgroups(),
+      networkHelper: [...(settings.networkHelper === undefined ? [] : [settings.networkHelper]), ...NETWORK_HELPERS]
+        .find((helper) => findProgram(helper) !== undefined)
     }
   })
 
@@ -113,11 +118,12 @@ export const describeHost = (host: HostCapabilities, settings: LocalSettings): R
       : `${what}: ${show(value)} (${fallback}; no cgroup ${controller} controller)`
   return [
     `sandbox: bubblewrap ${host.bwrapVersion ?? "(missing)"} on overlayfs, set up with unshare; kernel ${host.kernel}`,
-    "isolation: new user, mount, pid, ipc, uts, cgroup and network namespaces; no network but loopback; " +
+    "isolation: new user, mount, pid, ipc, uts, cgroup and network namespaces; " +
     "a cleared environment (plus PATH and HOME=/root); effective capabilities limited to Docker's default set (the bounding set is not narrowed), no new privileges",
     host.root
       ? `ids: sandbox ids 0-65535 are host ids ${host.ids.uid}-${host.ids.uid + 65535} (never the host's root)`
       : `ids: the sandbox's root is host uid ${host.ids.uid}; no other id exists in the sandbox (unprivileged)`,
+    describeNetwork(settings.network, host.networkHelper),
     `control groups: ${describeCgroups(cg)}`,
     "time: every run has its timeout; the whole pid namespace is killed when it hits",
     limit("memory", settings.memoryBytes, "memory", "RLIMIT_DATA of each process", size),

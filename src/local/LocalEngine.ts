@@ -3,7 +3,7 @@ import type { Image } from "../domain/Image.js"
 import type { DirectoryListing, UploadedFile } from "../domain/Inspect.js"
 import type { SpawnRequest } from "../domain/Instance.js"
 import type { ImportRequest, Operation, OperationSummary } from "../domain/Operation.js"
-import type { ListImagesQuery, ListOperationsQuery, UploadBody } from "../services/ContreeClient.js"
+import type { ListImagesQuery, ListOperationsQuery, SpawnOptions, UploadBody } from "../services/ContreeClient.js"
 import type { LocalEngineError } from "./LocalEngineError.js"
 
 /**
@@ -30,8 +30,8 @@ export class LocalEngine extends Context.Tag("contree/LocalEngine")<LocalEngine,
   readonly importImage: (request: ImportRequest) => Effect.Effect<string, LocalEngineError>
   /** Bytes fetched of an import of this process as they grow; ends when the import does (at once for anything else). */
   readonly watchProgress: (uuid: string) => Stream.Stream<{ readonly done: number; readonly total: number }>
-  /** Queues a run; the operation id comes back at once. */
-  readonly spawn: (request: SpawnRequest) => Effect.Effect<string, LocalEngineError>
+  /** Queues a run; the operation id comes back at once. `options.network` is checked against the network setting here. */
+  readonly spawn: (request: SpawnRequest, options?: SpawnOptions) => Effect.Effect<string, LocalEngineError>
   readonly listOperations: (query: ListOperationsQuery) => Effect.Effect<ReadonlyArray<OperationSummary>, LocalEngineError>
   readonly getOperation: (uuid: string) => Effect.Effect<Operation, LocalEngineError>
   /** `false` when the operation had already ended. Returns once its sandbox is gone, without a trace left. */

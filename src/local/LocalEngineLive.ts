@@ -29,6 +29,7 @@ import { executeImport, type ImportProgress } from "./oci/ImageImport.js"
 import { openSource } from "./oci/openSource.js"
 import { executeRun, newLayerId, type RunContext } from "./RunExecution.js"
 import { validateRunRequest, withImageDefaults } from "./RunRequest.js"
+import { runNetwork } from "./SandboxNetwork.js"
 import type { SandboxHost } from "./SandboxProcess.js"
 import { layerDir, statePaths, type StatePaths } from "./StatePaths.js"
 
@@ -220,9 +221,10 @@ export const makeLocalEngine = (options: LocalEngineOptions) =>
         )
       )
 
-    const spawn: LocalEngine["Type"]["spawn"] = (request) =>
+    const spawn: LocalEngine["Type"]["spawn"] = (request, options) =>
       Effect.gen(function*() {
-        const validated = yield* validateRunRequest(request)
+        const network = yield* runNetwork(settings.network, host.networkHelper, options?.network)
+        const validated = yield* validateRunRequest(request, network)
         const image = yield* resolveRef(request.image)
         const run = withImageDefaults(validated, request, image.defaults)
         if (unavailable !== undefined) return yield* new LocalEngineError({ reason: "Unavailable", message: unavailable })

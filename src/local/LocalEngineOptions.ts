@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os"
+import type { NetworkHelperName, NetworkPolicy } from "./SandboxNetwork.js"
 
 /**
  * How the local engine is set up. Only `stateDir` is required; the server passes
@@ -25,6 +26,10 @@ export interface LocalEngineOptions {
   readonly baseImages?: boolean | undefined
   /** Registries (`host` or `host:port`) an import may reach over plain HTTP; loopback ones always may. */
   readonly insecureRegistries?: ReadonlyArray<string> | undefined
+  /** Which runs get outbound network access (see SandboxNetwork). Default `off`: loopback only. */
+  readonly network?: NetworkPolicy | undefined
+  /** The helper to use when it is installed; default the first installed of slirp4netns and pasta. */
+  readonly networkHelper?: NetworkHelperName | undefined
 }
 
 /** The options with every default filled in. */
@@ -39,6 +44,8 @@ export interface LocalSettings {
   readonly maxLayers: number
   readonly baseImages: boolean
   readonly insecureRegistries: ReadonlyArray<string>
+  readonly network: NetworkPolicy
+  readonly networkHelper: NetworkHelperName | undefined
 }
 
 const GiB = 1024 ** 3
@@ -56,5 +63,7 @@ export const resolveSettings = (options: LocalEngineOptions): LocalSettings => (
   idBase: options.idBase ?? DEFAULT_ID_BASE,
   maxLayers: options.maxLayers ?? 64,
   baseImages: options.baseImages ?? true,
-  insecureRegistries: options.insecureRegistries ?? []
+  insecureRegistries: options.insecureRegistries ?? [],
+  network: options.network ?? "off",
+  networkHelper: options.networkHelper
 })

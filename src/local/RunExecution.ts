@@ -15,7 +15,9 @@ import { internal, LocalEngineError, notFound } from "./LocalEngineError.js"
 import type { LocalSettings } from "./LocalEngineOptions.js"
 import type { OperationRecords } from "./OperationRecords.js"
 import { removeTree } from "./removeTree.js"
+import { buildResolverLayer } from "./ResolverLayer.js"
 import type { RunRequest } from "./RunRequest.js"
+import { dnsAddress } from "./SandboxNetwork.js"
 import { runSandbox, SANDBOX_PATH, type SandboxHost, type SandboxOutcome } from "./SandboxProcess.js"
 import { layerDir, runDir, type StatePaths } from "./StatePaths.js"
 
@@ -191,6 +193,7 @@ export const executeRun = (
       Effect.mapError(internal("cannot set the run's limits"))
     )
     const root = yield* Effect.try({ try: () => stack.root().stats, catch: internal("cannot read the image") })
+    if (run.network !== undefined) yield* buildResolverLayer(stack, join(dir, "net"), dnsAddress(run.network), ctx.host.ids)
     const outcome = yield* runSandbox(
       {
         runId: id,
@@ -201,7 +204,8 @@ export const executeRun = (
         bwrapArgs: bwrapArguments(run),
         stdin: run.stdin,
         timeoutMs: run.timeoutMs,
-        truncateAt: run.truncateAt
+        truncateAt: run.truncateAt,
+        network: run.network
       },
       ctx.sandboxHost,
       cgroup,

@@ -4,6 +4,7 @@ import type { SpawnRequest } from "../domain/Instance.js"
 import { streamBytes } from "../domain/OutputStream.js"
 import type { ImageDefaults } from "./ImageRecords.js"
 import { invalidRequest, type LocalEngineError } from "./LocalEngineError.js"
+import type { NetworkHelperName } from "./SandboxNetwork.js"
 
 /** A file to place before the command starts, by upload uuid. */
 export interface RequestedFile {
@@ -25,6 +26,8 @@ export interface RunRequest {
   readonly truncateAt: number
   readonly disposable: boolean
   readonly files: ReadonlyArray<RequestedFile>
+  /** The helper giving the run outbound access; undefined: loopback only. */
+  readonly network: NetworkHelperName | undefined
   /** The request as the cloud echoes it in the operation's metadata (spec §2.11); `result` comes later. */
   readonly metadata: Readonly<Record<string, unknown>>
 }
@@ -41,7 +44,10 @@ const octal = (mode: number) => mode.toString(8).padStart(4, "0")
 const ENV_NAME = /^[^=\0]+$/
 
 /** The checks the cloud makes on `POST /instances` (spec §3.12), refused with 400 there and InvalidRequest here. */
-export const validateRunRequest = (request: SpawnRequest): Effect.Effect<RunRequest, LocalEngineError> =>
+export const validateRunRequest = (
+  request: SpawnRequest,
+  network: NetworkHelperName | undefined
+): Effect.Effect<RunRequest, LocalEngineError> =>
   Effect.gen(function*() {
     if (request.command === "") return yield* invalidRequest("command is required")
     if (request.image === "") return yield* invalidRequest("image is required")
@@ -71,6 +77,7 @@ export const validateRunRequest = (request: SpawnRequest): Effect.Effect<RunRequ
       truncateAt: request.truncate_output_at,
       disposable: request.disposable,
       files,
+      network,
       metadata: {
         command: request.command,
         image: request.image,

@@ -8,6 +8,7 @@ import { awaitExit, processIdentity } from "./HostProcess.js"
 import { gidMapLine, type IdMapping, uidMapLine } from "./IdMapping.js"
 import { describeCause, internal, LocalEngineError } from "./LocalEngineError.js"
 import { OutputCapture } from "./OutputCapture.js"
+import { attachNetwork, type NetworkHelperName } from "./SandboxNetwork.js"
 import { STAGE1, STAGE2 } from "./SandboxScript.js"
 
 /** What one sandbox process is asked to do (see SandboxScript for the protocol). */
@@ -26,6 +27,8 @@ export interface SandboxLaunch {
   readonly stdin: Uint8Array
   readonly timeoutMs: number | null
   readonly truncateAt: number
+  /** Outbound access through this helper; the command starts only once it is up. Loopback only when undefined. */
+  readonly network?: NetworkHelperName | undefined
 }
 
 /** What the engine knows about this host that every sandbox needs. */
@@ -127,7 +130,8 @@ const start = (launch: SandboxLaunch, host: SandboxHost, events: Queue.Queue<Eve
       "unshare",
       ["--user", "--mount", "--keep-caps", "--", "/bin/bash", "--norc", "--noprofile", "-c", STAGE1, "contree", STAGE2, ...launch.bwrapArgs],
       {
-        stdio: ["pipe", "pipe", "pipe", "pipe"],
+        // fd 4, with a network: bwrap's start gate, one byte once the helper has the interface up.
+        stdio: launch.network === undefined ? ["pipe", "pipe", "pipe", "pipe"] : ["pipe", "pipe", "pipe", "pipe", "pipe"],
         // Its own process group: a cancel kills everything the setup process started at once.
         detached: true,
         env: {
@@ -142,7 +146,8 @@ const start = (launch: SandboxLaunch, host: SandboxHost, events: Queue.Queue<Eve
           CONTREE_STDIN: launch.stdin.length > 0 ? "1" : "0",
           CONTREE_DISK: host.diskBytes === null ? "" : String(host.diskBytes),
           CONTREE_GROUPS: host.root ? "--clear-groups" : "--keep-groups",
-          CONTREE_ULIMITS: host.ulimits
+          CONTREE_ULIMITS: host.ulimits,
+          CONTREE_NET: launch.network === undefined ? "" : "1"
         }
       }
     )
@@ -157,6 +162,8 @@ const start = (launch: SandboxLaunch, host: SandboxHost, events: Queue.Queue<Eve
       }
     })
     session.control.on("error", () => undefined)
+    // The gate of a sandbox that died before its network was up.
+    child.stdio[4]?.on("error", () => undefined)
     child.stdout!.on("data", (chunk: Buffer) => stdout.push(chunk))
     child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk))
     // A command that never reads its input closes the pipe early; that is not an error.
@@ -268,6 +275,12 @@ export const runSandbox = (
         const code = numberAfter(json, "exit-code")
         if (pid1 !== undefined) {
           session.pid1 = pid1
+          if (launch.network !== undefined) {
+            yield* attachNetwork(launch.network, pid1).pipe(
+              Effect.zipRight(Effect.sync(() => (session.child.stdio[4] as Writable).end("1"))),
+              Effect.catchAll((error) => abort(error.message))
+            )
+          }
           startedAt = performance.now()
         }
         if (code !== undefined) {

@@ -36,11 +36,15 @@ exec setpriv --reuid=0 --regid=0 $CONTREE_GROUPS --pdeathsig=KILL -- /bin/bash -
 export const STAGE2 = `set -u
 say() { printf '%s\\n' "$*" >&3; }
 fail() { say "error $1"; exit 70; }
+# With a network (CONTREE_NET=1), fd 4 is bwrap's start gate and runs/<id>/net a layer holding /etc/resolv.conf.
+keep=3
+[ -z "$CONTREE_NET" ] || keep=4
 for fd in /proc/$$/fd/*; do
   fd=\${fd##*/}
-  if [ "$fd" -gt 3 ]; then eval "exec $fd>&-"; fi
+  if [ "$fd" -gt $keep ]; then eval "exec $fd>&-"; fi
 done
 run=../runs/$CONTREE_RUN
+[ -z "$CONTREE_NET" ] || CONTREE_LOWERS=$run/net:$CONTREE_LOWERS
 if [ -n "$CONTREE_DISK" ]; then
   mount -t tmpfs -o "size=$CONTREE_DISK,mode=0755" contree /tmp 2>&3 || fail "cannot mount the run's scratch space"
   upper=/tmp/upper
@@ -72,7 +76,7 @@ if [ "$CONTREE_STDIN" = 1 ]; then exec 5< <(exec cat); else exec 5</dev/null; fi
 exec 6> >(exec cat) 7> >(exec cat >&2)
 (
   for limit in $CONTREE_ULIMITS; do ulimit -"\${limit%%=*}" "\${limit#*=}" 2>&3 || exit 70; done
-  exec bwrap --bind /tmp/root / --json-status-fd 3 "$@" <&5 >&6 2>&7 5<&- 6>&- 7>&-
+  exec bwrap --bind /tmp/root / --json-status-fd 3 \${CONTREE_NET:+--block-fd 4} "$@" <&5 >&6 2>&7 5<&- 6>&- 7>&-
 )
 status=$?
 exec 5<&- 6>&- 7>&-

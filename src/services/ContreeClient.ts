@@ -28,6 +28,15 @@ export type UploadBody =
   | { readonly _tag: "Bytes"; readonly bytes: Uint8Array }
   | { readonly _tag: "File"; readonly path: string; readonly size: number }
 
+/** What a run asks beyond the cloud's `POST /instances` body. */
+export interface SpawnOptions {
+  /**
+   * Outbound network access: the local backend grants it as its network setting allows; undefined
+   * leaves it to that setting. The cloud API has no such field, so the cloud backend refuses any value.
+   */
+  readonly network?: boolean | undefined
+}
+
 /**
  * The ConTree REST API v1, one method per endpoint. Implementations: the cloud HTTP client
  * (`ContreeClientLive`) and, later, the embedded local engine. Every method fails only with
@@ -49,7 +58,7 @@ export class ContreeClient extends Context.Tag("contree/ContreeClient")<ContreeC
   readonly findFileByHash: (sha256: string) => Effect.Effect<Option.Option<UploadedFile>, ContreeApiError>
   readonly fileHashExists: (sha256: string) => Effect.Effect<boolean, ContreeApiError>
   readonly fileUuidExists: (uuid: string) => Effect.Effect<boolean, ContreeApiError>
-  readonly spawnInstance: (request: SpawnRequest) => Effect.Effect<string, ContreeApiError>
+  readonly spawnInstance: (request: SpawnRequest, options?: SpawnOptions) => Effect.Effect<string, ContreeApiError>
   readonly listOperations: (query: ListOperationsQuery) => Effect.Effect<ReadonlyArray<OperationSummary>, ContreeApiError>
   readonly getOperation: (uuid: string) => Effect.Effect<Operation, ContreeApiError>
   /** Asks the server to cancel; `false` when it answered that the operation already ended (409). */

@@ -1,4 +1,5 @@
 import { Context, type Option, type Redacted } from "effect"
+import type { NetworkPolicy } from "../local/SandboxNetwork.js"
 
 export type ServerMode = "stdio" | "http"
 /** Where sandboxes run: the ConTree cloud API, or the embedded engine on this machine. */
@@ -24,6 +25,8 @@ export interface ContreeConfigShape {
   readonly backend: BackendName
   /** The local backend's images, layers, uploads and operations. */
   readonly dataDir: string
+  /** Which local runs get outbound network access: `off` (default), `opt-in` (runs that ask) or `on` (every run). */
+  readonly network: NetworkPolicy
 }
 
 export class ContreeConfig extends Context.Tag("contree/ContreeConfig")<ContreeConfig, ContreeConfigShape>() {}

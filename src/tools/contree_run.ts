@@ -36,6 +36,12 @@ const Input = Schema.Struct({
     Schema.Record({ key: AbsolutePath, value: Schema.NonEmptyTrimmedString }),
     "Files to place before the command starts: absolute container path -> file uuid from contree_upload (wins over a synced file at the same path)"
   ),
+  network: optionalParam(
+    Schema.Boolean,
+    "Local backend only. true: outbound network access (DNS, internet), if the server's network setting allows it (opt-in or on; " +
+      "refused under the default, off). false: loopback only. Omitted: the setting decides. The host's own loopback services are never reachable. " +
+      "The cloud backend refuses this parameter"
+  ),
   wait: withDefault(Schema.Boolean, true, "Wait for the result. false: return the operation_id at once"),
   truncate_output_at: withDefault(
     Schema.Int.pipe(Schema.between(1, 16 * 1024 * 1024)),
@@ -50,6 +56,7 @@ export const contreeRun = defineTool({
   description: [
     "Run a command in an isolated sandbox started from an immutable image. Starts a sandbox (the only costly tool besides contree_import_image).",
     "Nothing a command does can affect the image it started from or the host: destructive experiments are safe.",
+    "Local backend: sandboxes have loopback only unless the server's network setting allows outbound access (see `network`).",
     "disposable=false saves the final filesystem as a new image (result_image) to build on or branch from.",
     "status SUCCESS means the command ran; judge it by exit_code. timed_out=true means it was killed at `timeout`.",
     "wait=false returns an operation_id at once: start several, then collect them with contree_wait_operations.",
@@ -94,7 +101,7 @@ export const contreeRun = defineTool({
       timeout: input.timeout,
       truncate_output_at: input.truncate_output_at,
       files
-    })
+    }, { network: input.network })
     yield* waiter.track(operationId)
     if (!input.wait) return pendingView(operationId, "instance")
     const context = yield* ToolContext

@@ -59,8 +59,16 @@ describe("parseCli", () => {
       registryCredentials: join(homedir(), ".config", "contree", "registry-credentials.json"),
       insecureRegistries: [],
       backend: "local",
-      dataDir
+      dataDir,
+      network: "off"
     })
+  })
+
+  it("reads the network policy from the flag, the environment or [local] network, in that order", () => {
+    assert.strictEqual(serve([]).network, "off")
+    assert.strictEqual(serve([], {}, "[local]\nnetwork = on\n").network, "on")
+    assert.strictEqual(serve([], { CONTREE_MCP_NETWORK: "Opt-In" }, "[local]\nnetwork = on\n").network, "opt-in")
+    assert.strictEqual(serve(["--network", "off"], { CONTREE_MCP_NETWORK: "on" }).network, "off")
   })
 
   it("picks the cloud backend when a token is configured, the local one otherwise, unless told", () => {
@@ -195,7 +203,9 @@ describe("parseCli", () => {
       [["--log-level=loud"], {}, undefined, ["log-level", "loud"]],
       [["--url=ftp://example.com"], {}, undefined, ["url", "ftp://example.com", "http"]],
       [["--url=example.com"], {}, undefined, ["url"]],
-      [["--cache-prune-days=soon"], {}, undefined, ["cache-prune-days", "soon"]]
+      [["--cache-prune-days=soon"], {}, undefined, ["cache-prune-days", "soon"]],
+      [["--network=yes"], {}, undefined, ["network", "'yes'", "off, opt-in or on"]],
+      [[], {}, "[local]\nnetwork = always\n", ["network", "CONTREE_MCP_NETWORK", "always"]]
     ]
     for (const [argv, env, ini, expected] of cases) {
       const message = failure(argv, env, ini)

@@ -32,7 +32,8 @@ const client = () =>
       registryCredentials: ":none:",
       insecureRegistries: [],
       backend: "cloud",
-      dataDir: ":memory:"
+      dataDir: ":memory:",
+      network: "off"
     }))
   )
 

@@ -21,6 +21,7 @@ export const config = (overrides: Partial<ContreeConfigShape> = {}): ContreeConf
   insecureRegistries: [],
   backend: "cloud",
   dataDir: "/nonexistent/contree-data",
+  network: "off",
   ...overrides
 })
 

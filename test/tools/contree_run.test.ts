@@ -11,13 +11,15 @@ import { apiError, call, callFails, type Progress, toolServices } from "../suppo
 const harness = (result = finishedRun({ uuid: "op-1", stdout: "hello\n" })) => {
   const state = {
     spawned: [] as Array<unknown>,
+    networks: [] as Array<boolean | undefined>,
     tracked: [] as Array<string>,
     waits: [] as Array<{ readonly id: string; readonly options: WaitOptions | undefined }>,
     resolved: [] as Array<string>,
     progress: [] as Array<Progress>
   }
   const client = Layer.mock(ContreeClient, {
-    spawnInstance: (request) => Effect.sync(() => (state.spawned.push(Schema.encodeSync(SpawnRequest)(request)), "op-1")),
+    spawnInstance: (request, options) =>
+      Effect.sync(() => (state.spawned.push(Schema.encodeSync(SpawnRequest)(request)), state.networks.push(options?.network), "op-1")),
     resolveTag: (tag) =>
       Effect.suspend(() => {
         state.resolved.push(tag)
@@ -54,6 +56,20 @@ describe("contree_run", () => {
         truncate_output_at: 8000,
         files: {}
       }])
+      // Not said: the backend's network setting decides.
+      assert.deepStrictEqual(h.state.networks, [undefined])
+    }).pipe(Effect.provide(h.layer))
+  })
+
+  it.effect("passes the network choice to the backend beside the spawn body, never in it", () => {
+    const h = harness()
+    return Effect.gen(function*() {
+      yield* call(contreeRun, { command: "true", image: IMAGE, network: true })
+      yield* call(contreeRun, { command: "true", image: IMAGE, network: false })
+      assert.deepStrictEqual(h.state.networks, [true, false])
+      for (const body of h.state.spawned) assert.notProperty(body, "network")
+      const refused = yield* callFails(contreeRun, { command: "true", image: IMAGE, network: "yes" })
+      assert.include(JSON.stringify(refused), "network")
     }).pipe(Effect.provide(h.layer))
   })
 
