@@ -35,6 +35,8 @@ export interface LoggedRequest {
   readonly method: string
   readonly path: string
   readonly status: number
+  /** Body bytes sent in the answer. */
+  readonly bytes: number
 }
 
 export interface DockerRegistry {
@@ -96,8 +98,8 @@ const configYaml = (port: number, storageDir: string, options: DockerRegistryOpt
   return `${lines.join("\n")}\n`
 }
 
-// Combined log format: `127.0.0.1 - - [date] "GET /v2/... HTTP/1.1" 200 ...`.
-const ACCESS = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3}) /
+// Combined log format: `127.0.0.1 - - [date] "GET /v2/... HTTP/1.1" 200 1234 ...`.
+const ACCESS = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3}) (\d+|-)/
 
 const waitUntilServing = async (host: string, child: ChildProcess, output: () => string): Promise<void> => {
   const deadline = Date.now() + 30_000
@@ -147,7 +149,7 @@ export const startDockerRegistry = async (options: DockerRegistryOptions = {}): 
     requests: () =>
       output.split("\n").flatMap((line) => {
         const match = ACCESS.exec(line)
-        return match === null ? [] : [{ method: match[1]!, path: match[2]!, status: Number(match[3]) }]
+        return match === null ? [] : [{ method: match[1]!, path: match[2]!, status: Number(match[3]), bytes: match[4] === "-" ? 0 : Number(match[4]) }]
       }),
     close
   }
