@@ -177,6 +177,35 @@ describe("RegistrySource: retries and checks", () => {
       assert.strictEqual(mock.seen.length, 3)
     }))
 
+  const breaksOffAfter = (bytes: string) =>
+    new Response(new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(bytes))
+      },
+      // Once the bytes are read: an error right away would discard them, queued.
+      pull(controller) {
+        controller.error(new Error("connection reset"))
+      }
+    }))
+
+  it.effect("resumes a blob download that broke off with a Range request, or skips what it has when the range is ignored", () =>
+    Effect.gen(function*() {
+      const half = LAYER.slice(0, 5)
+      const descriptor = { mediaType: MediaType.ociLayer, digest: digestOf(LAYER), size: LAYER.length }
+      const ranged = sourceFor("reg.example/app:1", (_, __, n) =>
+        n === 1 ? breaksOffAfter(half) : new Response(LAYER.slice(half.length), {
+          status: 206,
+          headers: { "content-range": `bytes ${half.length}-${LAYER.length - 1}/${LAYER.length}` }
+        }))
+      const resumed = yield* Stream.runCollect((yield* ranged.source).blob(descriptor))
+      assert.strictEqual(Buffer.concat([...resumed]).toString(), LAYER)
+      assert.deepStrictEqual(ranged.mock.seen.map((r) => r.headers["range"]), [undefined, `bytes=${half.length}-`])
+
+      const whole = sourceFor("reg.example/app:1", (_, __, n) => (n === 1 ? breaksOffAfter(half) : new Response(LAYER)))
+      const skipped = yield* Stream.runCollect((yield* whole.source).blob(descriptor))
+      assert.strictEqual(Buffer.concat([...skipped]).toString(), LAYER)
+    }))
+
   it.effect("does not retry a 404, and names the image", () =>
     Effect.gen(function*() {
       const { mock, source } = sourceFor("reg.example/team/app:2", () => json({ errors: [{ code: "MANIFEST_UNKNOWN" }] }, 404))

@@ -14,7 +14,8 @@
  * - Blobs: streamed as they arrive; redirects (to object storage) are followed by hand so that
  *   the Authorization header never leaves the host it was issued for.
  * - Retries: transport errors, time-outs, 429 (honouring Retry-After) and 5xx, with the shared
- *   RetryPolicy; a blob stream that stalls longer than the request timeout fails.
+ *   RetryPolicy; a blob download that breaks off or stalls for the request timeout is resumed
+ *   with a Range request.
  *
  * Errors never contain a token, a credential or what a server wrote: only hosts, statuses,
  * registry error codes and our own words.
@@ -279,23 +280,37 @@ export const registrySource = (options: RegistrySourceOptions): Effect.Effect<Im
       return { manifestDigest: chosen.digest, config: image.config, layers: image.layers }
     }).pipe(Effect.withSpan("RegistrySource.resolve", { attributes: { image: name } }))
 
+    /**
+     * A blob's bytes as they arrive. A download that breaks off or stalls is resumed where it
+     * stopped (`Range`), under the retry policy, whose count starts over once bytes flow again; a
+     * registry that ignores the range sends the whole blob, and what we already have is skipped.
+     */
     const blob = (descriptor: Descriptor): Stream.Stream<Uint8Array, LocalEngineError> => {
       if (!DIGEST.test(descriptor.digest)) {
         return Stream.fail(new LocalEngineError({ reason: "Unavailable", message: `the manifest of ${name} names a malformed digest` }))
       }
+      const url = new URL(`${base}/v2/${repository}/blobs/${descriptor.digest}`)
       const what = `blob ${descriptor.digest} of ${name}`
-      const stalled = () =>
-        new LocalEngineError({ reason: "Unavailable", message: `${what}: no data for ${Duration.format(policy.requestTimeout)}` })
-      return Stream.unwrap(
-        request(new URL(`${base}/v2/${repository}/blobs/${descriptor.digest}`), {}, what, Effect.succeed).pipe(
-          Effect.map((response) =>
-            response.stream.pipe(
-              Stream.mapError(() => new LocalEngineError({ reason: "Unavailable", message: `${what}: the download broke off` })),
-              Stream.timeoutFail(stalled, policy.requestTimeout)
-            )
+      const stalled = () => failed("Unavailable", `${what}: no data for ${Duration.format(policy.requestTimeout)}`, true)
+      const from = (received: Ref.Ref<number>) =>
+        Stream.unwrap(Effect.gen(function*() {
+          const offset = yield* Ref.get(received)
+          const response = yield* attempt(url, offset === 0 ? {} : { range: `bytes=${offset}-` }, what, Effect.succeed)
+          const resumed = response.status === 206
+          if (resumed && !(response.headers["content-range"] ?? "").startsWith(`bytes ${offset}-`)) {
+            return yield* failed("Unavailable", `${what}: ${registry} resumed the download at the wrong place`)
+          }
+          return response.stream.pipe(
+            Stream.mapError(() => failed("Unavailable", `${what}: the download broke off`, true)),
+            Stream.timeoutFail(stalled, policy.requestTimeout),
+            Stream.mapAccum(resumed ? 0 : offset, (skip, chunk): [number, Uint8Array] =>
+              skip >= chunk.length ? [skip - chunk.length, new Uint8Array(0)] : [0, skip === 0 ? chunk : chunk.subarray(skip)]),
+            Stream.filter((chunk) => chunk.length > 0),
+            Stream.tap((chunk) => Ref.update(received, (n) => n + chunk.length))
           )
-        )
-      )
+        }))
+      return Stream.unwrap(Effect.map(Ref.make(0), (received) =>
+        from(received).pipe(Stream.retry(retryWhile<Failed>(policy)), Stream.mapError((f) => f.error))))
     }
 
     return { name, resolve, blob }
