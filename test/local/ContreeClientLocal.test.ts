@@ -146,7 +146,7 @@ describeSandbox("ContreeClientLocal", () => {
         assert.strictEqual(yield* reason(client.listImages({ limit: 0, offset: 0 })), "InvalidRequest 400")
         assert.strictEqual(yield* reason(client.listOperations({ limit: 10, offset: 0, since: "yesterday" })), "InvalidRequest 400")
         assert.strictEqual(
-          yield* reason(client.importImage({ registry: { url: "docker://alpine:latest" }, timeout: 300 })),
+          yield* reason(client.importImage({ registry: { url: "ftp://registry.example.com/alpine:latest" }, timeout: 300 })),
           "InvalidRequest 400"
         )
         const done = yield* run(request(image, "true"))
