@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises"
 import { release } from "node:os"
 import { Image, ImageList } from "../domain/Image.js"
 import { redact } from "../domain/redact.js"
+import { parseLocalImportUrl } from "../domain/RegistryUrl.js"
 import { DirectoryListing, UploadedFile } from "../domain/Inspect.js"
 import { SpawnRequest } from "../domain/Instance.js"
 import { CreatedOperation, ImportRequest, Operation, OperationList, operationListItems } from "../domain/Operation.js"
@@ -146,6 +147,9 @@ export const makeContreeClientHttp = Effect.gen(function*() {
 
   const seg = encodeURIComponent
 
+/** What `contree_run` documents when no cwd is given and the cloud knows no better. */
+const DEFAULT_CWD = "/root"
+
   const getJson = <A, I>(path: string, schema: Schema.Schema<A, I>, params: Record<string, string | undefined> = {}) => {
     const call = { method: "GET", path }
     return send(call, HttpClientRequest.get(path).pipe(HttpClientRequest.setUrlParams(definedParams(params)), HttpClientRequest.acceptJson), decode(call, schema))
@@ -204,7 +208,18 @@ export const makeContreeClientHttp = Effect.gen(function*() {
         since: q.since,
         until: q.until
       }).pipe(Effect.map((list) => list.images)),
-    importImage: (request) => createOperation("/images/import", Schema.encodeSync(ImportRequest)(request)),
+    importImage: (request) =>
+      Option.isSome(parseLocalImportUrl(request.registry.url))
+        ? Effect.fail(
+          new ContreeApiError({
+            reason: "InvalidRequest",
+            message: `'${request.registry.url}' is a file on this machine, which only the local backend can import ` +
+              "(--backend local); ConTree cloud imports from registries",
+            method: "POST",
+            path: "/images/import"
+          })
+        )
+        : createOperation("/images/import", Schema.encodeSync(ImportRequest)(request)),
     tagImage: (uuid, tag) => {
       const call = { method: "PATCH", path: `/images/${seg(uuid)}/tag` }
       return send(call, HttpClientRequest.patch(call.path).pipe(HttpClientRequest.bodyUnsafeJson({ tag }), HttpClientRequest.acceptJson), decode(call, Image))
@@ -250,7 +265,7 @@ export const makeContreeClientHttp = Effect.gen(function*() {
     },
     fileHashExists: (sha256) => exists("/files", { sha256 }),
     fileUuidExists: (uuid) => exists("/files", { uuid }),
-    spawnInstance: (request) => createOperation("/instances", Schema.encodeSync(SpawnRequest)(request)),
+    spawnInstance: (request) => createOperation("/instances", Schema.encodeSync(SpawnRequest)({ ...request, cwd: request.cwd ?? DEFAULT_CWD })),
     listOperations: (q) =>
       getJson("/operations", OperationList, {
         limit: String(q.limit),

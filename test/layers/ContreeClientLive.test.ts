@@ -275,6 +275,18 @@ describe("ContreeClientLive", () => {
         assert.strictEqual(notJson.error.reason, "Decode")
       }))
 
+    it.effect("refuses local import sources (they need the local backend) and sends nothing", () =>
+      Effect.gen(function*() {
+        const http = mockHttp(() => json({ uuid: "op-1" }))
+        const client = yield* ContreeClient.pipe(Effect.provide(clientLayer(http.layer)))
+        for (const url of ["oci-archive:/srv/a.tar", "oci:/srv/layout:v1", "docker-archive:/srv/saved.tar", "tarball:/srv/rootfs.tar"]) {
+          const error = yield* Effect.flip(client.importImage({ registry: { url }, timeout: 60 }))
+          assert.strictEqual(error.reason, "InvalidRequest")
+          assert.include(error.message, "local backend")
+        }
+        assert.strictEqual(http.seen.length, 0)
+      }))
+
     it.effect("without a token, every call fails as Unauthorized, pointing at mcp.ini and CONTREE_MCP_TOKEN, and sends nothing", () =>
       Effect.gen(function*() {
         const http = mockHttp(() => json({}))

@@ -3,6 +3,7 @@ import { Chunk, Effect, Either, Option, ParseResult, Schema, type Scope, Stream 
 import { createHash, randomUUID } from "node:crypto"
 import { mkdirSync, renameSync } from "node:fs"
 import { join } from "node:path"
+import { PassThrough } from "node:stream"
 import type { IdMapping } from "../IdMapping.js"
 import type { ImageDefaults, ImageRecords, ImageRow } from "../ImageRecords.js"
 import { internal, invalidRequest, LocalEngineError } from "../LocalEngineError.js"
@@ -59,6 +60,7 @@ const blobCheck = (descriptor: Descriptor) => {
       if (size > descriptor.size) throw new BlobMismatch(`blob ${descriptor.digest} is larger than the ${descriptor.size} bytes it was announced with`)
       hash.update(chunk)
     },
+    complete: () => size === descriptor.size,
     verify: () => {
       if (size !== descriptor.size) throw new BlobMismatch(`blob ${descriptor.digest} has ${size} bytes, not the ${descriptor.size} announced`)
       const actual = hash.digest("hex")
@@ -112,20 +114,40 @@ const defaultsOf = (config: ImageConfig): ImageDefaults => ({
   cmd: config.config?.Cmd ?? null
 })
 
-/** Streams a layer blob through its digest check into `dir`, unpacked. */
+/** Writes a chunk, waiting while the reader is behind. */
+const write = (body: PassThrough, chunk: Uint8Array) =>
+  Effect.async<void>((resume) => {
+    if (body.write(chunk)) return resume(Effect.void)
+    const drained = () => resume(Effect.void)
+    body.once("drain", drained)
+    return Effect.sync(() => body.off("drain", drained))
+  })
+
+/**
+ * Streams a layer blob through its digest check into `dir`, unpacked. The blob is fed from this
+ * fiber, so interrupting the import stops the download as well as the unpacking.
+ */
 const fetchLayer = (ctx: ImportContext, job: ImportJob, descriptor: Descriptor, dir: string) =>
   Effect.gen(function*() {
     const what = `layer ${descriptor.digest}`
     const check = yield* Effect.try({ try: () => blobCheck(descriptor), catch: importError(what) })
-    const chunks = yield* Stream.toAsyncIterableEffect(job.source.blob(descriptor))
-    const counted = async function*() {
-      for await (const chunk of chunks) {
-        check.update(chunk)
-        job.progress.done += chunk.length
-        yield chunk
-      }
-    }
-    const unpacked = yield* abortable((signal) => unpackLayer(counted(), dir, ctx.ids, signal), importError(what))
+    const body = new PassThrough({ highWaterMark: 1024 * 1024 })
+    const feed = job.source.blob(descriptor).pipe(
+      Stream.runForEach((chunk) =>
+        Effect.try({ try: () => check.update(chunk), catch: importError(what) }).pipe(
+          Effect.zipRight(write(body, chunk)),
+          Effect.zipRight(Effect.sync(() => (job.progress.done += chunk.length)))
+        )
+      ),
+      Effect.tap(() => Effect.sync(() => body.end())),
+      Effect.tapError((error) => Effect.sync(() => body.destroy(error)))
+    )
+    const unpack = abortable((signal) => unpackLayer(body, dir, ctx.ids, signal), (cause) => {
+      // A corrupt blob usually trips the decompressor before its end: when all of it came, say what was wrong with it.
+      const mismatch = Either.try(() => check.verify())
+      return Either.isLeft(mismatch) && mismatch.left instanceof BlobMismatch && check.complete() ? importError(what)(mismatch.left) : importError(what)(cause)
+    })
+    const [, unpacked] = yield* Effect.all([feed, unpack], { concurrency: 2 })
     yield* Effect.try({ try: check.verify, catch: importError(what) })
     return unpacked
   })

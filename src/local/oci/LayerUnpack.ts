@@ -274,14 +274,16 @@ class LayerWriter {
  * layer that breaks the rules; the caller removes `dir` on any failure.
  */
 export const unpackLayer = async (
-  chunks: AsyncIterable<Uint8Array>,
+  chunks: Readable,
   dir: string,
   ids: IdMapping,
   signal: AbortSignal
 ): Promise<UnpackedLayer> => {
   await mkdir(dir, { mode: 0o755 })
   await lchown(dir, ids.uid, ids.gid)
-  const iterator = chunks[Symbol.asyncIterator]()
+  // Stops a read that waits for bytes which will not come.
+  signal.addEventListener("abort", () => chunks.destroy(), { once: true })
+  const iterator = chunks[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>
   const first = await iterator.next()
   const head = first.done === true ? new Uint8Array() : first.value
   const body = Readable.from((async function*() {

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process"
 import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Readable } from "node:stream"
 import type { IdMapping } from "../../../src/local/IdMapping.js"
 import { unpackLayer, UnsafeLayerEntry, zstdSupported } from "../../../src/local/oci/LayerUnpack.js"
 import { tarBytes, type TarMember, twoLayers } from "../../support/ociImages.js"
@@ -17,9 +18,7 @@ let counter = 0
 
 const unpack = async (bytes: Uint8Array) => {
   const dir = join(base, `layer${++counter}`)
-  const result = await unpackLayer((async function*() {
-    yield bytes
-  })(), dir, ids, new AbortController().signal)
+  const result = await unpackLayer(Readable.from([bytes]), dir, ids, new AbortController().signal)
   return { dir, ...result }
 }
 
