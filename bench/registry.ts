@@ -2,8 +2,9 @@
 // data, gzip) pushed to a docker-registry on loopback. Figures, each beside a baseline from the
 // same run:
 // - the blobs streamed through RegistrySource in-process, beside `curl` fetching them;
-// - contree_import_image over stdio (download, digest check, unpack), beside `curl` and beside
-//   `curl | tar -xz` into a temp dir;
+// - contree_import_image over stdio (download, digest check, unpack) of a new image each round,
+//   on one server, beside `curl` and beside `curl | tar -xz` into a temp dir; the server's first
+//   import, which runs cold, apart;
 // - the same image imported again, where the goal is no blob transfer at all (read from the
 //   registry's access log).
 import { FetchHttpClient } from "@effect/platform"
@@ -19,7 +20,7 @@ import { Effect, Either, Option, Stream } from "effect"
 import { parseRegistryUrl } from "../src/domain/RegistryUrl.js"
 import { registrySource } from "../src/local/oci/RegistrySource.js"
 import { blobGets, DOCKER_REGISTRY, startDockerRegistry } from "../test/support/dockerRegistry.js"
-import { pushImage, tarLayer } from "../test/support/ociPush.js"
+import { type PushedImage, pushImage, tarLayer } from "../test/support/ociPush.js"
 import { mbPerSecond, median, report } from "./stats.js"
 
 const LAYER_SIZE = 25 * 1024 * 1024
@@ -39,22 +40,25 @@ export const registryBench = async (bin: string, baseEnv: NodeJS.ProcessEnv): Pr
     return
   }
   const registry = await startDockerRegistry()
-  const dataDirs: Array<string> = []
+  const dataDir = mkdtempSync(join(tmpdir(), "contree-bench-registry-"))
   try {
-    const layers = await Promise.all([0, 1].map((i) => tarLayer([{ type: "file", path: `data/random${i}.bin`, content: randomBytes(LAYER_SIZE) }])))
-    const image = await pushImage({ host: registry.host }, REPOSITORY, { format: "oci", tag: TAG, layers: layers.map((tar) => ({ tar, gzip: true })) })
-    const blobBytes = image.layers.reduce((n, layer) => n + layer.size, 0)
-    const megabytes = blobBytes / 1e6
-    const urls = image.layers.map((layer) => `http://${registry.host}/v2/${REPOSITORY}/blobs/${layer.digest}`)
+    // One image per round and one to warm up with, each of fresh random data: every import is a first one.
+    const images: Array<PushedImage> = []
+    for (let round = 0; round <= ROUNDS; round++) {
+      const layers = await Promise.all([0, 1].map((i) => tarLayer([{ type: "file", path: `data/random${i}.bin`, content: randomBytes(LAYER_SIZE) }])))
+      images.push(await pushImage({ host: registry.host }, REPOSITORY, { format: "oci", tag: `${TAG}-${round}`, layers: layers.map((tar) => ({ tar, gzip: true })) }))
+    }
+    const megabytes = images[0]!.layers.reduce((n, layer) => n + layer.size, 0) / 1e6
+    const urlsOf = (round: number) => images[round]!.layers.map((layer) => `http://${registry.host}/v2/${REPOSITORY}/blobs/${layer.digest}`)
 
-    const curl = async () => {
-      const result = spawnSync("curl", ["-sSf", ...urls.flatMap((url) => ["-o", "/dev/null", url])])
+    const curl = async (round: number) => {
+      const result = spawnSync("curl", ["-sSf", ...urlsOf(round).flatMap((url) => ["-o", "/dev/null", url])])
       if (result.status !== 0) throw new Error(`curl failed: ${result.stderr.toString()}`)
     }
-    const untar = async () => {
+    const untar = async (round: number) => {
       const dir = mkdtempSync(join(tmpdir(), "contree-bench-untar-"))
       try {
-        for (const url of urls) {
+        for (const url of urlsOf(round)) {
           const result = spawnSync("sh", ["-c", 'curl -sSf "$1" | tar -xzf - -C "$2"', "sh", url, dir])
           if (result.status !== 0) throw new Error(`curl | tar failed: ${result.stderr.toString()}`)
         }
@@ -62,72 +66,70 @@ export const registryBench = async (bin: string, baseEnv: NodeJS.ProcessEnv): Pr
         rmSync(dir, { recursive: true, force: true })
       }
     }
-    const reference = Either.getOrThrow(parseRegistryUrl(`${registry.host}/${REPOSITORY}:${TAG}`))
-    const streamed = () =>
+    const urlOf = (round: number) => `${registry.host}/${REPOSITORY}:${TAG}-${round}`
+    const streamed = (round: number) =>
       Effect.runPromise(
         Effect.gen(function*() {
+          const reference = Either.getOrThrow(parseRegistryUrl(urlOf(round)))
           const source = yield* registrySource({ reference, credentials: Option.none(), insecureRegistries: [] })
           for (const layer of (yield* source.resolve).layers) yield* Stream.runDrain(source.blob(layer))
         }).pipe(Effect.provide(FetchHttpClient.layer))
       )
     const env = { ...baseEnv, CONTREE_MCP_TOKEN: "", CONTREE_MCP_CACHE_GENERAL: "", CONTREE_MCP_CACHE_FILES: "" }
-    const connect = async () => {
-      const dataDir = mkdtempSync(join(tmpdir(), "contree-bench-registry-"))
-      dataDirs.push(dataDir)
-      const client = new Client({ name: "bench-registry", version: "1" })
-      await client.connect(
-        new StdioClientTransport({ command: process.execPath, args: [bin, "--backend", "local", "--data-dir", dataDir], env: env as Record<string, string> })
-      )
-      return client
-    }
-    const importImage = async (client: Client) => {
+    const client = new Client({ name: "bench-registry", version: "1" })
+    await client.connect(
+      new StdioClientTransport({ command: process.execPath, args: [bin, "--backend", "local", "--data-dir", dataDir], env: env as Record<string, string> })
+    )
+    const importImage = async (round: number) => {
       const result = (await client.callTool({
         name: "contree_import_image",
-        arguments: { registry_url: `${registry.host}/${REPOSITORY}:${TAG}`, i_accept_that_anonymous_access_might_be_rate_limited: true }
+        arguments: { registry_url: urlOf(round), i_accept_that_anonymous_access_might_be_rate_limited: true }
       })) as CallToolResult
       if (result.isError) throw new Error(`contree_import_image failed: ${JSON.stringify(result.content)}`)
       return result.structuredContent as Record<string, any>
     }
 
-    process.stdout.write(
-      `registry import: ${megabytes.toFixed(1)} MB image (2 gzip layers of random data) from docker-registry on loopback. ` +
-        "Baseline: curl fetching the same blobs in the same run.\n"
-    )
-    const curlTimes: Array<number> = []
-    const untarTimes: Array<number> = []
-    const streamTimes: Array<number> = []
-    const importTimes: Array<number> = []
-    let again = { gets: 0, bytes: 0, sameImage: false }
-    // In-process code runs cold the first time; curl and the server's import have no such handicap to remove.
-    await streamed()
-    for (let round = 0; round < ROUNDS; round++) {
-      curlTimes.push(await timed(curl))
-      untarTimes.push(await timed(untar))
-      streamTimes.push(await timed(streamed))
-      // A fresh server over a fresh data dir each round: nothing is in its blob store yet.
-      const client = await connect()
-      try {
-        let first: Record<string, any> = {}
-        importTimes.push(await timed(async () => (first = await importImage(client))))
-        const before = registry.requests().length
-        const second = await importImage(client)
-        const during = registry.requests().slice(before)
-        const gets = blobGets({ ...registry, requests: () => during })
-        again = { gets: gets.length, bytes: during.reduce((n, r) => n + r.bytes, 0), sameImage: second.result_image === first.result_image }
-      } finally {
-        await client.close()
+    try {
+      process.stdout.write(
+        `registry import: ${megabytes.toFixed(1)} MB images (2 gzip layers of random data) from docker-registry on loopback, ` +
+          "a new image each round. Baselines: curl, and curl | tar -xz, fetching the same blobs in the same run.\n"
+      )
+      const curlTimes: Array<number> = []
+      const untarTimes: Array<number> = []
+      const streamTimes: Array<number> = []
+      const importTimes: Array<number> = []
+      let first: Record<string, any> = {}
+      // The first import of a server, and in-process code, run cold: measured apart, not in the medians.
+      await curl(0)
+      const coldImport = await timed(() => importImage(0))
+      await streamed(0)
+      for (let round = 1; round <= ROUNDS; round++) {
+        curlTimes.push(await timed(() => curl(round)))
+        untarTimes.push(await timed(() => untar(round)))
+        streamTimes.push(await timed(() => streamed(round)))
+        importTimes.push(await timed(async () => (first = await importImage(round))))
       }
+      const before = registry.requests().length
+      const second = await importImage(ROUNDS)
+      const during = registry.requests().slice(before)
+      const gets = blobGets({ ...registry, requests: () => during }).length
+      const bytes = during.reduce((n, r) => n + r.bytes, 0)
+
+      const rate = (ms: number) => megabytes / (ms / 1000)
+      const curlRate = rate(median(curlTimes))
+      report(`RegistrySource blobs, in-process (median of ${ROUNDS})`, rate(median(streamTimes)), curlRate, undefined, mbPerSecond)
+      report(`contree_import_image ${megabytes.toFixed(0)} MB (median of ${ROUNDS})`, rate(median(importTimes)), curlRate, undefined, mbPerSecond)
+      report("  the same, beside curl | tar -xz", rate(median(importTimes)), rate(median(untarTimes)), undefined, mbPerSecond)
+      report("  the server's first import (cold)", rate(coldImport), curlRate, undefined, mbPerSecond)
+      process.stdout.write(
+        `re-import of the same image: ${gets} blob GETs, ${bytes} bytes sent by the registry` +
+          `${second.result_image === first.result_image ? ", same image" : ", a DIFFERENT image"}   goal 0 blob GETs: ${gets === 0 ? "met" : "MISSED"}\n`
+      )
+    } finally {
+      await client.close()
     }
-    const rate = (ms: number) => megabytes / (ms / 1000)
-    report(`RegistrySource blobs, in-process (median of ${ROUNDS})`, rate(median(streamTimes)), rate(median(curlTimes)), undefined, mbPerSecond)
-    report(`contree_import_image ${megabytes.toFixed(0)} MB (median of ${ROUNDS})`, rate(median(importTimes)), rate(median(curlTimes)), undefined, mbPerSecond)
-    report("  the same, beside curl | tar -xz", rate(median(importTimes)), rate(median(untarTimes)), undefined, mbPerSecond)
-    process.stdout.write(
-      `re-import of the same image: ${again.gets} blob GETs, ${again.bytes} bytes sent by the registry` +
-        `${again.sameImage ? ", same image" : ", a DIFFERENT image"}   goal 0 blob GETs: ${again.gets === 0 ? "met" : "MISSED"}\n`
-    )
   } finally {
     await registry.close()
-    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true })
+    rmSync(dataDir, { recursive: true, force: true })
   }
 }
