@@ -78,6 +78,13 @@ describe("ContreeClientLive", () => {
         assert.strictEqual(seen[0]?.url.pathname, "/v1/images")
       }))
 
+    it.effect("sends cwd /root when the request leaves it to the backend", () =>
+      Effect.gen(function*() {
+        const { cwd: _, ...withoutCwd } = spawnRequest
+        const { seen } = yield* withClient(() => json({ uuid: "op-1" }, 202), (c) => c.spawnInstance(withoutCwd))
+        assert.strictEqual(JSON.parse(seen[0]?.body ?? "null").cwd, "/root")
+      }))
+
     it.effect("sends the spawn request as a JSON body to POST /instances", () =>
       Effect.gen(function*() {
         const { result, seen } = yield* withClient(() => json({ uuid: "op-1" }, 202), (c) => c.spawnInstance(spawnRequest))
