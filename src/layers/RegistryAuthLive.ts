@@ -36,7 +36,7 @@ import {
   type StoredCredentials
 } from "../services/RegistryAuth.js"
 import { RetryPolicy } from "../services/RetryPolicy.js"
-import { basicAuthorization, registryBaseUrl, registryUserAgent, tokenRealmUrl, transportErrorCode } from "./registryHttp.js"
+import { basicAuthorization, registryBaseUrl, registryUserAgent, tokenRealmUrl, transportErrorCode } from "../domain/RegistryHttp.js"
 import { makeCredentialFile } from "./RegistryCredentialFile.js"
 import { openBrowser as openBrowserHere } from "./openBrowser.js"
 

@@ -30,7 +30,7 @@ import {
   tokenRealmUrl,
   transportErrorCode,
   vetRegistryUrl
-} from "../../layers/registryHttp.js"
+} from "../../domain/RegistryHttp.js"
 import type { RegistryCredentials } from "../../services/RegistryAuth.js"
 import { parseRetryAfter, RetryPolicy, type RetryVerdict, retryWhile } from "../../services/RetryPolicy.js"
 import { LocalEngineError, type LocalErrorReason } from "../LocalEngineError.js"

@@ -5,9 +5,8 @@
  * described without quoting anything a server said.
  */
 import { Either, Redacted } from "effect"
-import { allowsPlainHttp, type AuthChallenge, registryApiHost } from "../domain/RegistryUrl.js"
-import type { RegistryCredentials } from "../services/RegistryAuth.js"
 import { serverName, version } from "../version.js"
+import { allowsPlainHttp, type AuthChallenge, registryApiHost } from "./RegistryUrl.js"
 
 export const registryUserAgent = `${serverName}/${version}`
 
@@ -16,7 +15,7 @@ export const registryBaseUrl = (registry: string, insecureRegistries: ReadonlyAr
   `${allowsPlainHttp(registry, insecureRegistries) ? "http" : "https"}://${registryApiHost(registry)}`
 
 // RFC 7617 recommends UTF-8; the platform's basicAuth uses btoa, which throws on non-Latin-1 text.
-export const basicAuthorization = (credentials: RegistryCredentials): Redacted.Redacted<string> =>
+export const basicAuthorization = (credentials: { readonly username: string; readonly token: Redacted.Redacted<string> }): Redacted.Redacted<string> =>
   Redacted.make(`Basic ${Buffer.from(`${credentials.username}:${Redacted.value(credentials.token)}`, "utf8").toString("base64")}`)
 
 /** A system error code (ECONNREFUSED, ENOTFOUND, ...) from a failed request's causes; never its text, which could quote anything. */
