@@ -1,5 +1,5 @@
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { Duration, Effect, Layer, Option, ParseResult, Redacted, Schedule, Schema, Stream } from "effect"
+import { Duration, Effect, Layer, Option, ParseResult, Redacted, Schema, Stream } from "effect"
 import { createReadStream } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { release } from "node:os"
@@ -12,7 +12,7 @@ import { CreatedOperation, ImportRequest, Operation, OperationList, operationLis
 import { ContreeClient, type UploadBody } from "../services/ContreeClient.js"
 import { ContreeConfig } from "../services/ContreeConfig.js"
 import { ContreeApiError, reasonForStatus } from "../services/ContreeError.js"
-import { RetryPolicy } from "../services/RetryPolicy.js"
+import { parseRetryAfter, RetryPolicy, retryWhile } from "../services/RetryPolicy.js"
 import { serverName, version } from "../version.js"
 
 interface Call {
@@ -31,14 +31,6 @@ const wasNotSent = (cause: unknown): boolean => {
     if (typeof code === "string" && notSentCodes.has(code)) return true
   }
   return false
-}
-
-const parseRetryAfter = (value: string | undefined): number | undefined => {
-  if (value === undefined) return undefined
-  const seconds = Number(value)
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
-  const date = Date.parse(value)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }
 
 /** The API's error text: the `error` field of a JSON body, else the raw body, else the status. */
@@ -124,12 +116,7 @@ export const makeContreeClientHttp = Effect.gen(function*() {
           new Retryable(fail(call, "Timeout", `no answer within ${Duration.format(policy.requestTimeout)}`), idempotent, undefined)
       })
     )
-    const schedule = Schedule.intersect(policy.transient, Schedule.identity<Retryable>()).pipe(
-      Schedule.whileInput((r: Retryable) => r.retry),
-      Schedule.modifyDelay(([, r], delay) =>
-        r.afterMs === undefined ? delay : Duration.max(delay, Duration.millis(Math.min(r.afterMs, 60_000)))
-      )
-    )
+    const schedule = retryWhile<Retryable>(policy)
     return Option.isNone(config.token)
       ? Effect.fail(missingToken(call))
       : attempt.pipe(Effect.retry(schedule), Effect.mapError((r) => r.error), Effect.withSpan(`ContreeClient ${call.method} ${call.path}`))

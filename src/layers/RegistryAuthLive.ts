@@ -25,8 +25,8 @@
  * timeouts, 429 and 5xx with the shared RetryPolicy schedule.
  */
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { Cause, Duration, Effect, Layer, Option, Redacted } from "effect"
-import { allowsPlainHttp, type AuthChallenge, parseWwwAuthenticate, registryApiHost } from "../domain/RegistryUrl.js"
+import { Cause, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
+import { type AuthChallenge, parseWwwAuthenticate } from "../domain/RegistryUrl.js"
 import { ContreeConfig } from "../services/ContreeConfig.js"
 import {
   type CredentialCheck,
@@ -36,7 +36,7 @@ import {
   type StoredCredentials
 } from "../services/RegistryAuth.js"
 import { RetryPolicy } from "../services/RetryPolicy.js"
-import { serverName, version } from "../version.js"
+import { basicAuthorization, registryBaseUrl, registryUserAgent, tokenRealmUrl, transportErrorCode } from "../domain/RegistryHttp.js"
 import { makeCredentialFile } from "./RegistryCredentialFile.js"
 import { openBrowser as openBrowserHere } from "./openBrowser.js"
 
@@ -54,25 +54,12 @@ interface Answer {
   readonly challenge: Option.Option<AuthChallenge>
 }
 
-// RFC 7617 recommends UTF-8; the platform's basicAuth uses btoa, which throws on non-Latin-1 text.
-const basic = (credentials: RegistryCredentials) =>
-  `Basic ${Buffer.from(`${credentials.username}:${Redacted.value(credentials.token)}`, "utf8").toString("base64")}`
-
-/** A system error code (ECONNREFUSED, ENOTFOUND, ...) from a failed request's causes; never its text, which could quote anything. */
-const errorCode = (error: unknown): string => {
-  for (let c: unknown = error, depth = 0; typeof c === "object" && c !== null && depth < 6; c = (c as { cause?: unknown }).cause, depth++) {
-    const code = (c as { code?: unknown }).code
-    if (typeof code === "string" && /^[A-Z0-9_]+$/.test(code)) return code
-  }
-  return "connection failed"
-}
-
 export const makeRegistryAuth = (options: RegistryAuthOptions) =>
   Effect.gen(function*() {
     const policy = yield* RetryPolicy
     const store = yield* makeCredentialFile(options.credentialsPath)
     const client = (yield* HttpClient.HttpClient).pipe(
-      HttpClient.mapRequest(HttpClientRequest.setHeader("user-agent", `${serverName}/${version}`)),
+      HttpClient.mapRequest(HttpClientRequest.setHeader("user-agent", registryUserAgent)),
       HttpClient.transformResponse(Effect.timeout(policy.requestTimeout)),
       HttpClient.retryTransient({ schedule: policy.transient })
     )
@@ -80,8 +67,8 @@ export const makeRegistryAuth = (options: RegistryAuthOptions) =>
     const fail = (registry: string, reason: RegistryError["reason"], message: string) =>
       new RegistryError({ reason, registry, message })
 
-    const baseUrl = (registry: string) =>
-      `${allowsPlainHttp(registry, options.insecureRegistries) ? "http" : "https"}://${registryApiHost(registry)}`
+    const baseUrl = (registry: string) => registryBaseUrl(registry, options.insecureRegistries)
+    const basic = (credentials: RegistryCredentials) => Redacted.value(basicAuthorization(credentials))
 
     /** One GET: its status and challenge. The body is drained and dropped: a token service's body holds a token. */
     const get = (registry: string, url: string, authorization?: string): Effect.Effect<Answer, RegistryError> => {
@@ -94,7 +81,7 @@ export const makeRegistryAuth = (options: RegistryAuthOptions) =>
           Effect.fail(
             Cause.isTimeoutException(error)
               ? fail(registry, "Timeout", `${host} did not answer within ${Duration.format(policy.requestTimeout)}`)
-              : fail(registry, "Transport", `cannot reach ${host} (${errorCode(error)})`)
+              : fail(registry, "Transport", `cannot reach ${host} (${transportErrorCode(error)})`)
           )
         ),
         Effect.flatMap((response: HttpClientResponse.HttpClientResponse) =>
@@ -150,25 +137,9 @@ export const makeRegistryAuth = (options: RegistryAuthOptions) =>
           const answer = yield* get(registry, `${baseUrl(registry)}${path}`, basic(credentials))
           return yield* verdict(registry, `GET ${path} with the credentials`, answer.status)
         }
-        const { realm, service } = challenge
-        let url: URL
-        try {
-          url = new URL(realm)
-        } catch {
-          return yield* fail(registry, "Unsupported", `${registry} named a token service that is not a URL`)
-        }
-        if (url.protocol !== "https:" && url.protocol !== "http:") {
-          return yield* fail(registry, "Unsupported", `${registry} named a token service at a ${url.protocol} URL`)
-        }
-        if (url.protocol === "http:" && !allowsPlainHttp(url.host, options.insecureRegistries)) {
-          return yield* fail(
-            registry,
-            "Insecure",
-            `${registry} wants the credentials sent to ${url.host} over plain HTTP; refused. ` +
-              `If that host is trusted, list it with --insecure-registries (or CONTREE_MCP_INSECURE_REGISTRIES)`
-          )
-        }
-        if (service !== "") url.searchParams.set("service", service)
+        const realm = tokenRealmUrl(registry, challenge, options.insecureRegistries)
+        if (Either.isLeft(realm)) return yield* fail(registry, realm.left.reason, realm.left.message)
+        const url = realm.right
         yield* Effect.logDebug(`checking credentials for ${registry} with the token service at ${url.host}`)
         const answer = yield* get(registry, url.toString(), basic(credentials))
         return yield* verdict(registry, `the token service at ${url.host}`, answer.status)

@@ -29,6 +29,33 @@ export const defaultRetryPolicy: RetryPolicyShape = {
   runGrace: Duration.minutes(5)
 }
 
+/** A failed attempt as a retrying caller sees it: whether another attempt may help, and how long the server asked us to wait. */
+export interface RetryVerdict {
+  readonly retry: boolean
+  readonly afterMs: number | undefined
+}
+
+/** `Retry-After` in milliseconds, from seconds or an HTTP date; undefined when absent or unreadable. */
+export const parseRetryAfter = (value: string | undefined): number | undefined => {
+  if (value === undefined) return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+}
+
+/**
+ * The policy's transient schedule over failures that say whether they are worth retrying: stops at
+ * the first that is not, and waits at least what a `Retry-After` asked (capped at a minute).
+ */
+export const retryWhile = <V extends RetryVerdict>(policy: RetryPolicyShape): Schedule.Schedule<unknown, V> =>
+  Schedule.intersect(policy.transient, Schedule.identity<V>()).pipe(
+    Schedule.whileInput((v: V) => v.retry),
+    Schedule.modifyDelay(([, v], delay) =>
+      v.afterMs === undefined ? delay : Duration.max(delay, Duration.millis(Math.min(v.afterMs, 60_000)))
+    )
+  )
+
 export class RetryPolicy extends Context.Reference<RetryPolicy>()("contree/RetryPolicy", {
   defaultValue: () => defaultRetryPolicy
 }) {}
