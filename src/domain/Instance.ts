@@ -81,3 +81,48 @@ export const InstanceMetadata = Schema.Struct({
   result: Schema.optionalWith(Schema.NullOr(InstanceResult), { default: () => null })
 })
 export type InstanceMetadata = typeof InstanceMetadata.Type
+
+/** Absent and null both take the server's default, as clients serialise unset fields either way. */
+const serverDefault = <S extends Schema.Schema.Any>(schema: S, value: () => Schema.Schema.Type<S>) =>
+  Schema.optionalWith(schema, { default: value, nullable: true })
+
+/** An octal string ("0644", "0o100644") or an integer, as clients send either; kept as four octal digits when an integer. */
+const FileMode = Schema.Union(
+  Schema.String,
+  Schema.transform(Schema.NonNegativeInt, Schema.String, {
+    strict: true,
+    decode: (mode) => (mode & 0o7777).toString(8).padStart(4, "0"),
+    encode: (mode) => parseInt(mode, 8)
+  })
+)
+
+/**
+ * `POST /instances` as a server accepts it (spec §3.12): only `command` and `image` are required,
+ * every other field takes the server default, unknown fields (`result`, `preserve_env`) are ignored.
+ * Decodes to the same type as `SpawnRequest`, which clients send in full.
+ */
+export const SpawnRequestBody = Schema.Struct({
+  command: Schema.String,
+  image: Schema.String,
+  hostname: serverDefault(Schema.String, () => "linuxkit"),
+  args: serverDefault(Schema.Array(Schema.String), () => []),
+  shell: serverDefault(Schema.Boolean, () => false),
+  env: serverDefault(Schema.Record({ key: Schema.String, value: Schema.String }), () => ({})),
+  cwd: serverDefault(Schema.String, () => "/root"),
+  disposable: serverDefault(Schema.Boolean, () => false),
+  stdin: serverDefault(OutputStream, () => new OutputStream({})),
+  timeout: serverDefault(Schema.Int, () => 60),
+  truncate_output_at: serverDefault(Schema.Int, () => 65536),
+  files: serverDefault(
+    Schema.Record({
+      key: Schema.String,
+      value: Schema.Struct({
+        uuid: Schema.String,
+        mode: serverDefault(FileMode, () => "0644"),
+        uid: serverDefault(Schema.Int, () => 0),
+        gid: serverDefault(Schema.Int, () => 0)
+      })
+    }),
+    () => ({})
+  )
+})
