@@ -4,6 +4,7 @@
 // /proc; nothing is judged by how long it took.
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { spawnSync } from "node:child_process"
+import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
@@ -291,6 +292,37 @@ for (const backend of backends) {
         if (i % 2 === 0) expect(image).toBeNull()
         else expect(await readFile(image, "/root/out")).toBe(`saved-${i}\n`)
       }
+    })
+  })
+
+  describe("tags and downloads", () => {
+    it("a tag names one image at a time: set, resolved, moved, listed by prefix, removed", async () => {
+      const [one, two] = await Promise.all(["1", "2"].map((v) => run({ command: `echo ${v} > /v`, disposable: false })))
+      const tag = `e2e/tags/demo:${marker()}`
+      expect(await callOk(server.client, "contree_set_tag", { image_uuid: one.result_image, tag })).toMatchObject({ uuid: one.result_image, tag })
+      expect(await readFile(`tag:${tag}`, "/v")).toBe("1\n")
+      expect(await callOk(server.client, "contree_set_tag", { image_uuid: two.result_image, tag })).toMatchObject({ uuid: two.result_image, tag })
+      expect(await readFile(`tag:${tag}`, "/v")).toBe("2\n")
+      expect((await callOk(server.client, "contree_get_image", { image: one.result_image })).tag).toBeNull()
+      const listed = (await callOk(server.client, "contree_list_images", { tag_prefix: "e2e/tags/" })).images as Array<{ uuid: string }>
+      expect(listed.map((image) => image.uuid)).toEqual([two.result_image])
+      expect(await callOk(server.client, "contree_set_tag", { image_uuid: two.result_image })).toMatchObject({ uuid: two.result_image, tag: null })
+      expect(await callError(server.client, "contree_get_image", { image: `tag:${tag}` })).toContain(tag)
+    })
+
+    it("downloads a file byte for byte, and leaves the destination alone when the file is missing", async () => {
+      const made = await run({ command: "printf '\\336\\255\\276\\357' > /root/data.bin; head -c 3000000 /dev/urandom > /root/big", disposable: false })
+      const destination = join(hostDir, "dl", "data.bin")
+      const result = await callOk(server.client, "contree_download", { image: made.result_image, path: "/root/data.bin", destination })
+      expect(result).toMatchObject({ success: true, size: 4, executable: false })
+      expect([...readFileSync(destination)]).toEqual([0xde, 0xad, 0xbe, 0xef])
+      const big = join(hostDir, "dl", "big")
+      await callOk(server.client, "contree_download", { image: made.result_image, path: "/root/big", destination: big })
+      const digest = await run({ image: made.result_image, command: "sha256sum /root/big" })
+      expect(digest.stdout.split(" ")[0]).toBe(createHash("sha256").update(readFileSync(big)).digest("hex"))
+      const error = await callError(server.client, "contree_download", { image: made.result_image, path: "/root/missing", destination })
+      expect(error).toMatch(/not found/i)
+      expect([...readFileSync(destination)]).toEqual([0xde, 0xad, 0xbe, 0xef])
     })
   })
 
