@@ -7,6 +7,7 @@ import { join, resolve } from "node:path"
 import { startFakeContreeApi } from "../test/fake/FakeContreeApi.js"
 import { localBench } from "./local.js"
 import { rsyncBench } from "./rsync.js"
+import { serveBench } from "./serve.js"
 import { median, report } from "./stats.js"
 import { startupMedian } from "./startup.js"
 
@@ -63,6 +64,9 @@ try {
 
   process.stdout.write("\n")
   await localBench(bin, baseline, env)
+
+  process.stdout.write("\n")
+  await serveBench(bin, env)
 
   process.stdout.write("\n")
   await rsyncBench(fake)
