@@ -196,3 +196,31 @@ export const parseWwwAuthenticate = (header: string | undefined): Option.Option<
       return Option.none()
   }
 }
+
+/**
+ * Import sources the local backend reads from this machine instead of a registry (skopeo's
+ * transport names, plus `tarball:` for a root filesystem tar). `PATH` is absolute: the server's
+ * working directory is not the user's.
+ */
+export const LOCAL_IMPORT_SCHEMES = ["oci-archive", "oci", "docker-archive", "tarball"] as const
+export type LocalImportScheme = typeof LOCAL_IMPORT_SCHEMES[number]
+
+export interface LocalImportUrl {
+  readonly scheme: LocalImportScheme
+  /** `PATH` or `PATH:REF`; which one is settled against the filesystem by the engine. */
+  readonly location: string
+}
+
+const LOCAL_URL = new RegExp(`^(${LOCAL_IMPORT_SCHEMES.join("|")}):(?!//)(.*)$`)
+
+/** None for registry references; otherwise the local source, or why it is malformed. */
+export const parseLocalImportUrl = (input: string): Option.Option<Either.Either<LocalImportUrl, string>> => {
+  const match = LOCAL_URL.exec(input.trim())
+  if (match === null) return Option.none()
+  const scheme = match[1] as LocalImportScheme
+  const location = match[2]!
+  if (!location.startsWith("/")) {
+    return Option.some(Either.left(`'${scheme}:' needs an absolute path on the server's machine, as in '${scheme}:/path/to/image'`))
+  }
+  return Option.some(Either.right({ scheme, location }))
+}

@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises"
 import { release } from "node:os"
 import { Image, ImageList } from "../domain/Image.js"
 import { redact } from "../domain/redact.js"
+import { parseLocalImportUrl } from "../domain/RegistryUrl.js"
 import { DirectoryListing, UploadedFile } from "../domain/Inspect.js"
 import { SpawnRequest } from "../domain/Instance.js"
 import { CreatedOperation, ImportRequest, Operation, OperationList, operationListItems } from "../domain/Operation.js"
@@ -217,7 +218,18 @@ export const makeContreeClientHttp = Effect.gen(function*() {
         since: q.since,
         until: q.until
       }).pipe(Effect.map((list) => list.images)),
-    importImage: (request) => createOperation("/images/import", Schema.encodeSync(ImportRequest)(request)),
+    importImage: (request) =>
+      Option.isSome(parseLocalImportUrl(request.registry.url))
+        ? Effect.fail(
+          new ContreeApiError({
+            reason: "InvalidRequest",
+            message: `'${request.registry.url}' is a file on this machine, which only the local backend can import ` +
+              "(--backend local); ConTree cloud imports from registries",
+            method: "POST",
+            path: "/images/import"
+          })
+        )
+        : createOperation("/images/import", Schema.encodeSync(ImportRequest)(request)),
     tagImage: (uuid, tag) => {
       const call = { method: "PATCH", path: `/images/${seg(uuid)}/tag` }
       return send(call, HttpClientRequest.patch(call.path).pipe(HttpClientRequest.bodyUnsafeJson({ tag }), HttpClientRequest.acceptJson), decode(call, Image))

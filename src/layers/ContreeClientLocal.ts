@@ -15,7 +15,7 @@ const seg = encodeURIComponent
 /** What `whoami` tells of the local engine, in process and through `contree-mcp serve`. */
 export const localWhoami = (engine: LocalEngine["Type"]) => ({
   backend: "local",
-  permissions: { list: true, spawn: true, import: false },
+  permissions: { list: true, spawn: true, import: true },
   host: engine.describe
 })
 
@@ -24,17 +24,7 @@ export const makeContreeClientLocal = Effect.gen(function*() {
   const engine = yield* LocalEngine
   return ContreeClient.of({
     listImages: (query) => engine.listImages(query).pipe(Effect.mapError(call("GET", "/images"))),
-    importImage: () =>
-      Effect.fail(
-        new ContreeApiError({
-          reason: "InvalidRequest",
-          status: 400,
-          message: "importing registry images is not supported by the local backend yet; use the busybox:latest base image " +
-            "or the cloud backend (--backend cloud)",
-          method: "POST",
-          path: "/images/import"
-        })
-      ),
+    importImage: (request) => engine.importImage(request).pipe(Effect.mapError(call("POST", "/images/import"))),
     tagImage: (uuid, tag) => engine.tagImage(uuid, tag).pipe(Effect.mapError(call("PATCH", `/images/${seg(uuid)}/tag`))),
     untagImage: (uuid) => engine.untagImage(uuid).pipe(Effect.mapError(call("DELETE", `/images/${seg(uuid)}/tag`))),
     resolveTag: (tag) => engine.resolveTag(tag).pipe(Effect.mapError(call("GET", "/inspect/"))),

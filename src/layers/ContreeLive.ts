@@ -29,7 +29,7 @@ export type ContreeServices = ContreeClient | ContreeCache | FileSync | Operatio
 const backendLayer = (config: ContreeConfigShape): Layer.Layer<ContreeClient, LocalEngineError, ContreeConfig> =>
   config.backend === "local"
     ? Layer.merge(ContreeClientLocal, OperationCompletionLocal).pipe(
-      Layer.provide(LocalEngineLive({ stateDir: config.dataDir }))
+      Layer.provide(LocalEngineLive({ stateDir: config.dataDir, insecureRegistries: config.insecureRegistries }))
     )
     : ContreeClientMemo().pipe(Layer.provide(ContreeClientLive), Layer.provide(FetchHttpClient.layer))
 

@@ -3,7 +3,7 @@ import { LocalEngine } from "../local/LocalEngine.js"
 import { ContreeApiError } from "../services/ContreeError.js"
 import { OperationCompletion } from "../services/OperationCompletion.js"
 
-/** The local engine knows the moment a run ends, so waits on it need no polling. */
+/** The local engine knows the moment a run ends, so waits on it need no polling; imports also tell their bytes. */
 export const OperationCompletionLocal: Layer.Layer<OperationCompletion, never, LocalEngine> = Layer.effect(
   OperationCompletion,
   Effect.map(LocalEngine, (engine) =>
@@ -19,6 +19,7 @@ export const OperationCompletionLocal: Layer.Layer<OperationCompletion, never, L
               path: `/operations/${encodeURIComponent(id)}`
             })
           )
-        )
+        ),
+      progress: engine.watchProgress
     }))
 )

@@ -1,8 +1,8 @@
-import { Deferred, Duration, Effect, FiberId, Layer, Option, Schedule, Schema } from "effect"
+import { Deferred, Duration, Effect, FiberId, Layer, Option, Schedule, Schema, Stream } from "effect"
 import { Operation } from "../domain/Operation.js"
 import { ContreeCache } from "../services/ContreeCache.js"
 import { ContreeClient } from "../services/ContreeClient.js"
-import { OperationCompletion } from "../services/OperationCompletion.js"
+import { OperationCompletion, type OperationProgress } from "../services/OperationCompletion.js"
 import type { ContreeApiError } from "../services/ContreeError.js"
 import { recordOperation } from "../services/ImageLineage.js"
 import { OperationWaiter, type WaitOptions, WaitTimeout } from "../services/OperationWaiter.js"
@@ -11,6 +11,7 @@ import { RetryPolicy } from "../services/RetryPolicy.js"
 interface Poller {
   readonly done: Deferred.Deferred<Operation, ContreeApiError>
   readonly listeners: Set<(op: Operation) => Effect.Effect<void>>
+  readonly workListeners: Set<(progress: OperationProgress) => Effect.Effect<void>>
 }
 
 const OPERATION = "operation"
@@ -60,15 +61,20 @@ export const makeOperationWaiter = Effect.gen(function*() {
       }
     })
 
-  /** Polling keeps progress flowing; a backend that announces completion ends the race at once. */
+  /** Polling keeps progress flowing; a backend that announces completion ends the race at once, and may tell its work meanwhile. */
   const followUntilTerminal = (id: string, poller: Poller) =>
     Option.match(completion, {
       onNone: () => pollUntilTerminal(id, poller),
-      onSome: (announced) =>
-        Effect.raceFirst(
-          announced.awaitTerminal(id).pipe(Effect.tap(remember)),
-          pollUntilTerminal(id, poller)
+      onSome: (announced) => {
+        const relayWork = announced.progress(id).pipe(
+          Stream.runForEach((progress) => Effect.forEach(poller.workListeners, (listener) => listener(progress), { discard: true })),
+          Effect.zipRight(Effect.never)
         )
+        return Effect.raceFirst(
+          announced.awaitTerminal(id).pipe(Effect.tap(remember)),
+          Effect.raceFirst(pollUntilTerminal(id, poller), relayWork)
+        )
+      }
     })
 
   /** The single poller of an operation, started on first use and shared by every waiter. */
@@ -76,7 +82,7 @@ export const makeOperationWaiter = Effect.gen(function*() {
     Effect.suspend(() => {
       const existing = pollers.get(id)
       if (existing !== undefined) return Effect.succeed(existing)
-      const poller: Poller = { done: Deferred.unsafeMake(FiberId.none), listeners: new Set() }
+      const poller: Poller = { done: Deferred.unsafeMake(FiberId.none), listeners: new Set(), workListeners: new Set() }
       pollers.set(id, poller)
       return followUntilTerminal(id, poller).pipe(
         Effect.exit,
@@ -113,16 +119,18 @@ export const makeOperationWaiter = Effect.gen(function*() {
       Effect.tapErrorTag("WaitTimeout", () => abandon(id))
     )
 
-  /** Registers a waiter (and its progress listener) for the duration of the wait. */
-  const register = (id: string, poller: Poller, listener: WaitOptions["onProgress"]) =>
+  /** Registers a waiter (and its progress listeners) for the duration of the wait. */
+  const register = (id: string, poller: Poller, options: WaitOptions) =>
     Effect.acquireRelease(
       Effect.sync(() => {
-        if (listener !== undefined) poller.listeners.add(listener)
+        if (options.onProgress !== undefined) poller.listeners.add(options.onProgress)
+        if (options.onWork !== undefined) poller.workListeners.add(options.onWork)
         waiting.set(id, (waiting.get(id) ?? 0) + 1)
       }),
       () =>
         Effect.sync(() => {
-          if (listener !== undefined) poller.listeners.delete(listener)
+          if (options.onProgress !== undefined) poller.listeners.delete(options.onProgress)
+          if (options.onWork !== undefined) poller.workListeners.delete(options.onWork)
           const left = (waiting.get(id) ?? 1) - 1
           if (left > 0) waiting.set(id, left)
           else waiting.delete(id)
@@ -134,7 +142,7 @@ export const makeOperationWaiter = Effect.gen(function*() {
       const known = yield* cached(id)
       if (Option.isSome(known)) return known.value
       const poller = yield* pollerFor(id)
-      yield* register(id, poller, options.onProgress)
+      yield* register(id, poller, options)
       return yield* Deferred.await(poller.done).pipe(
         withDeadline(id, options.timeout),
         // A caller that stops waiting (MCP cancellation, an `any` race) no longer wants the result.

@@ -3,6 +3,15 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option } from "effect"
 import type { Window } from "./QueryRules.js"
 
+/** What an image's config asks of a run that does not say otherwise (OCI `config`: Env, WorkingDir, User, Cmd). */
+export interface ImageDefaults {
+  /** `NAME=value`, as the config lists them. */
+  readonly env: ReadonlyArray<string>
+  readonly workingDir: string | null
+  readonly user: string | null
+  readonly cmd: ReadonlyArray<string> | null
+}
+
 /** An image: an immutable stack of layers, lowest first. */
 export interface ImageRow {
   readonly uuid: string
@@ -13,6 +22,10 @@ export interface ImageRow {
   readonly source: string
   readonly operation: string | null
   readonly createdAt: number
+  /** The manifest digest an imported image came from. */
+  readonly manifest: string | null
+  /** From the imported config; images committed on it inherit it. */
+  readonly defaults: ImageDefaults | null
 }
 
 /** A committed layer and the directories it made opaque (relative paths, no leading `/`). */
@@ -29,6 +42,8 @@ interface RawImage {
   readonly source: string
   readonly operation: string | null
   readonly created_at: number
+  readonly manifest: string | null
+  readonly config: string | null
 }
 
 const toImage = (raw: RawImage): ImageRow => ({
@@ -38,7 +53,9 @@ const toImage = (raw: RawImage): ImageRow => ({
   tag: raw.tag,
   source: raw.source,
   operation: raw.operation,
-  createdAt: raw.created_at
+  createdAt: raw.created_at,
+  manifest: raw.manifest,
+  defaults: raw.config === null ? null : JSON.parse(raw.config) as ImageDefaults
 })
 
 export interface ImageFilter {
@@ -54,6 +71,9 @@ export const makeImageRecords = (sql: SqlClient.SqlClient) => {
 
   const get = (uuid: string): Effect.Effect<Option.Option<ImageRow>, SqlError> =>
     sql<RawImage>`SELECT * FROM images WHERE uuid = ${uuid}`.pipe(Effect.map(first))
+
+  const byManifest = (digest: string): Effect.Effect<Option.Option<ImageRow>, SqlError> =>
+    sql<RawImage>`SELECT * FROM images WHERE manifest = ${digest}`.pipe(Effect.map(first))
 
   const byTag = (tag: string): Effect.Effect<Option.Option<ImageRow>, SqlError> =>
     sql<RawImage>`SELECT * FROM images WHERE tag = ${tag}`.pipe(Effect.map(first))
@@ -83,16 +103,28 @@ export const makeImageRecords = (sql: SqlClient.SqlClient) => {
 
   const clearTag = (uuid: string): Effect.Effect<void, SqlError> => sql`UPDATE images SET tag = NULL WHERE uuid = ${uuid}`.pipe(Effect.asVoid)
 
+  const insertLayer = (layer: LayerRow, createdAt: number): Effect.Effect<void, SqlError> =>
+    sql`INSERT INTO layers (id, opaque, created_at) VALUES (${layer.id}, ${JSON.stringify(layer.opaque)}, ${createdAt})`.pipe(Effect.asVoid)
+
   /** Records an image, and the new layer it adds when there is one. Run it inside the caller's transaction. */
   const insert = (image: ImageRow, layer: LayerRow | undefined): Effect.Effect<void, SqlError> =>
     Effect.gen(function*() {
-      if (layer !== undefined) {
-        yield* sql`INSERT INTO layers (id, opaque, created_at) VALUES (${layer.id}, ${JSON.stringify(layer.opaque)}, ${image.createdAt})`
-      }
+      if (layer !== undefined) yield* insertLayer(layer, image.createdAt)
       if (image.tag !== null) yield* sql`UPDATE images SET tag = NULL WHERE tag = ${image.tag}`
-      yield* sql`INSERT INTO images (uuid, layers, parent, tag, source, operation, created_at) VALUES (
-        ${image.uuid}, ${JSON.stringify(image.layers)}, ${image.parent}, ${image.tag}, ${image.source}, ${image.operation}, ${image.createdAt})`
+      const config = image.defaults === null ? null : JSON.stringify(image.defaults)
+      yield* sql`INSERT INTO images (uuid, layers, parent, tag, source, operation, created_at, manifest, config) VALUES (
+        ${image.uuid}, ${JSON.stringify(image.layers)}, ${image.parent}, ${image.tag}, ${image.source}, ${image.operation}, ${image.createdAt},
+        ${image.manifest}, ${config})`
     })
+
+  /** The layer unpacked from a compressed blob, if one was. */
+  const layerOfBlob = (digest: string): Effect.Effect<Option.Option<string>, SqlError> =>
+    sql<{ readonly layer: string }>`SELECT layer FROM layer_blobs WHERE digest = ${digest}`.pipe(
+      Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (row) => row.layer))
+    )
+
+  const recordBlob = (digest: string, layer: string): Effect.Effect<void, SqlError> =>
+    sql`INSERT INTO layer_blobs (digest, layer) VALUES (${digest}, ${layer})`.pipe(Effect.asVoid)
 
   const layer = (id: string): Effect.Effect<Option.Option<LayerRow>, SqlError> =>
     sql<{ readonly id: string; readonly opaque: string }>`SELECT id, opaque FROM layers WHERE id = ${id}`.pipe(
@@ -103,5 +135,5 @@ export const makeImageRecords = (sql: SqlClient.SqlClient) => {
 
   const layerIds = sql<{ readonly id: string }>`SELECT id FROM layers`.pipe(Effect.map((rows) => new Set(rows.map((r) => r.id))))
 
-  return { get, byTag, list, setTag, clearTag, insert, layer, layerIds }
+  return { get, byTag, byManifest, list, setTag, clearTag, insert, insertLayer, layer, layerIds, layerOfBlob, recordBlob }
 }

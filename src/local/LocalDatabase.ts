@@ -6,7 +6,8 @@ import { internal, type LocalEngineError } from "./LocalEngineError.js"
 
 /**
  * The engine's records: images (a stack of layer ids, lowest first), tags, layers (with the
- * opaque directories found when they were committed), uploaded files and operations. Times are
+ * opaque directories found when they were committed), the compressed blob digest each imported
+ * layer came from, uploaded files and operations. Times are
  * epoch milliseconds. Several server processes may share one database (WAL mode): `owner` and
  * `sandbox` say which process runs an operation and which process to kill to cancel it.
  */
@@ -50,6 +51,18 @@ const migrations = Migrator.fromRecord({
     )`
     yield* sql`CREATE INDEX operations_created ON operations(created_at)`
     yield* sql`CREATE INDEX operations_status ON operations(status)`
+  }),
+  // Imports: an image remembers the manifest it came from (a re-import finds it) and the config's run
+  // defaults (inherited by images committed on it); a layer remembers the blob it was unpacked from.
+  "0002_import": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`ALTER TABLE images ADD COLUMN manifest TEXT`
+    yield* sql`ALTER TABLE images ADD COLUMN config TEXT`
+    yield* sql`CREATE UNIQUE INDEX images_manifest ON images(manifest) WHERE manifest IS NOT NULL`
+    yield* sql`CREATE TABLE layer_blobs (
+      digest TEXT PRIMARY KEY,
+      layer TEXT NOT NULL REFERENCES layers(id)
+    )`
   })
 })
 

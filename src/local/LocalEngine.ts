@@ -2,7 +2,7 @@ import { Context, type Effect, type Option, type Stream } from "effect"
 import type { Image } from "../domain/Image.js"
 import type { DirectoryListing, UploadedFile } from "../domain/Inspect.js"
 import type { SpawnRequest } from "../domain/Instance.js"
-import type { Operation, OperationSummary } from "../domain/Operation.js"
+import type { ImportRequest, Operation, OperationSummary } from "../domain/Operation.js"
 import type { ListImagesQuery, ListOperationsQuery, UploadBody } from "../services/ContreeClient.js"
 import type { LocalEngineError } from "./LocalEngineError.js"
 
@@ -29,6 +29,10 @@ export class LocalEngine extends Context.Tag("contree/LocalEngine")<LocalEngine,
   readonly uploadFile: (body: EngineUpload) => Effect.Effect<UploadedFile, LocalEngineError>
   readonly findFileByHash: (sha256: string) => Effect.Effect<Option.Option<UploadedFile>, LocalEngineError>
   readonly findFileByUuid: (uuid: string) => Effect.Effect<Option.Option<UploadedFile>, LocalEngineError>
+  /** Queues an import from a registry or a local layout or archive (`openSource`); the operation id comes back at once. */
+  readonly importImage: (request: ImportRequest) => Effect.Effect<string, LocalEngineError>
+  /** Bytes fetched of an import of this process as they grow; ends when the import does (at once for anything else). */
+  readonly watchProgress: (uuid: string) => Stream.Stream<{ readonly done: number; readonly total: number }>
   /** Queues a run; the operation id comes back at once. */
   readonly spawn: (request: SpawnRequest) => Effect.Effect<string, LocalEngineError>
   readonly listOperations: (query: ListOperationsQuery) => Effect.Effect<ReadonlyArray<OperationSummary>, LocalEngineError>

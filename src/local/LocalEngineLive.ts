@@ -1,6 +1,7 @@
+import { FetchHttpClient, HttpClient } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Layer, Option, Schedule, Stream } from "effect"
+import { Effect, Layer, Option, Schedule, type Scope, Stream } from "effect"
 import { randomBytes, randomUUID } from "node:crypto"
 import { chmodSync, constants, createReadStream, existsSync, mkdirSync, openSync, renameSync } from "node:fs"
 import { open } from "node:fs/promises"
@@ -24,8 +25,10 @@ import { makeOperationRecords, toOperation, toSummary } from "./OperationRecords
 import { listWindow, requireTag } from "./QueryRules.js"
 import { recover } from "./Recovery.js"
 import { removeTree } from "./removeTree.js"
+import { executeImport, type ImportProgress } from "./oci/ImageImport.js"
+import { openSource } from "./oci/openSource.js"
 import { executeRun, newLayerId, type RunContext } from "./RunExecution.js"
-import { type RunRequest, validateRunRequest } from "./RunRequest.js"
+import { validateRunRequest } from "./RunRequest.js"
 import type { SandboxHost } from "./SandboxProcess.js"
 import { layerDir, statePaths, type StatePaths } from "./StatePaths.js"
 
@@ -70,7 +73,9 @@ const ensureBusybox = (sql: SqlClient.SqlClient, images: ImageRecords, paths: St
           tag: tagFree ? BUSYBOX_TAG : null,
           source: `busybox-static ${version}`,
           operation: null,
-          createdAt: Date.now()
+          createdAt: Date.now(),
+          manifest: null,
+          defaults: null
         },
         { id: layer, opaque: [] }
       )
@@ -198,13 +203,12 @@ export const makeLocalEngine = (options: LocalEngineOptions) =>
     const queue = yield* makeOperationQueue(settings.maxConcurrentRuns)
     const context: RunContext = { settings, paths, host, sandboxHost, sql, images, operations, blobs, stackOf, settled: queue.settle }
 
-    const runOperation = (id: string, image: ImageRow, run: RunRequest) =>
+    /** PENDING → EXECUTING → what `execute` records, or FAILED with its error. */
+    const operationTask = (id: string, metadata: Record<string, unknown>, execute: Effect.Effect<void, LocalEngineError, Scope.Scope>) =>
       Effect.gen(function*() {
         if (!(yield* fromSql(operations.start(id)))) return
-        yield* Effect.scoped(executeRun(context, id, image, run)).pipe(
-          Effect.catchAll((error) =>
-            fromSql(operations.finish(id, { status: "FAILED", error: error.message, metadata: run.metadata, resultImage: null }))
-          )
+        yield* Effect.scoped(execute).pipe(
+          Effect.catchAll((error) => fromSql(operations.finish(id, { status: "FAILED", error: error.message, metadata, resultImage: null })))
         )
       }).pipe(
         Effect.catchAll((error) => Effect.logError(`operation ${id} could not be recorded: ${error.message}`)),
@@ -235,9 +239,58 @@ export const makeLocalEngine = (options: LocalEngineOptions) =>
           createdAt: Date.now(),
           finishedAt: null
         }))
-        yield* queue.submit(id, runOperation(id, image, run))
+        yield* queue.submit(id, operationTask(id, run.metadata, executeRun(context, id, image, run)))
         return id
       })
+
+    const http = yield* HttpClient.HttpClient
+    const importing = new Map<string, ImportProgress>()
+    const importContext = { paths, ids: host.ids, sql, images, operations, settled: queue.settle }
+
+    const importImage: LocalEngine["Type"]["importImage"] = (request) =>
+      Effect.gen(function*() {
+        if (!(request.timeout > 0)) return yield* invalidRequest("timeout must be positive")
+        const tag = request.tag ?? null
+        if (tag !== null) yield* requireTag(tag)
+        const source = yield* openSource(request, settings.insecureRegistries).pipe(Effect.provideService(HttpClient.HttpClient, http))
+        // Credentials are never echoed (spec U18).
+        const metadata = { registry: { url: request.registry.url }, tag, timeout: request.timeout }
+        const id = randomUUID()
+        yield* fromSql(operations.insert({
+          uuid: id,
+          kind: "image_import",
+          status: "PENDING",
+          error: null,
+          image: null,
+          resultImage: null,
+          metadata,
+          owner,
+          sandbox: null,
+          createdAt: Date.now(),
+          finishedAt: null
+        }))
+        const progress: ImportProgress = { done: 0, total: 0 }
+        importing.set(id, progress)
+        const execute = executeImport(importContext, { id, source, tag, metadata, progress }).pipe(
+          Effect.timeoutFail({
+            duration: `${request.timeout} seconds`,
+            onTimeout: () => new LocalEngineError({ reason: "Internal", message: `the import did not finish within ${request.timeout} seconds` })
+          }),
+          Effect.ensuring(Effect.sync(() => importing.delete(id)))
+        )
+        yield* queue.submit(id, operationTask(id, metadata, execute))
+        return id
+      })
+
+    // Sampled rather than pushed: an import moves megabytes a second, a client wants a few updates.
+    const watchProgress: LocalEngine["Type"]["watchProgress"] = (uuid) =>
+      Stream.repeatEffectOption(Effect.suspend(() => {
+        const progress = importing.get(uuid)
+        return progress === undefined ? Effect.fail(Option.none()) : Effect.succeed({ done: progress.done, total: progress.total })
+      })).pipe(
+        Stream.schedule(Schedule.spaced("250 millis")),
+        Stream.changesWith((a, b) => a.done === b.done && a.total === b.total)
+      )
 
     const requireOperation = (uuid: string) =>
       fromSql(operations.get(uuid)).pipe(
@@ -346,6 +399,8 @@ export const makeLocalEngine = (options: LocalEngineOptions) =>
       findFileByHash: (sha256) => Effect.map(blobs.byHash(sha256), Option.map(toUploaded)),
       findFileByUuid: (uuid) => Effect.map(blobs.byUuid(uuid), Option.map(toUploaded)),
       spawn,
+      importImage,
+      watchProgress,
       listOperations: (query) =>
         listWindow(query).pipe(
           Effect.flatMap((window) => fromSql(operations.list({ window, status: query.status, kind: query.kind }))),
@@ -376,6 +431,7 @@ export const LocalEngineLive = (options: LocalEngineOptions): Layer.Layer<LocalE
   const paths = statePaths(options.stateDir)
   return Layer.scoped(LocalEngine, makeLocalEngine(options)).pipe(
     Layer.provide(LocalDatabase(paths.database)),
+    Layer.provide(FetchHttpClient.layer),
     Layer.provide(Layer.effectDiscard(prepareStateDir(paths)))
   )
 }

@@ -23,6 +23,8 @@ export interface LocalEngineOptions {
   readonly maxLayers?: number | undefined
   /** Build the offline busybox base image on first start. Default true. */
   readonly baseImages?: boolean | undefined
+  /** Registries (`host` or `host:port`) an import may reach over plain HTTP; loopback ones always may. */
+  readonly insecureRegistries?: ReadonlyArray<string> | undefined
 }
 
 /** The options with every default filled in. */
@@ -36,6 +38,7 @@ export interface LocalSettings {
   readonly idBase: number
   readonly maxLayers: number
   readonly baseImages: boolean
+  readonly insecureRegistries: ReadonlyArray<string>
 }
 
 const GiB = 1024 ** 3
@@ -52,5 +55,6 @@ export const resolveSettings = (options: LocalEngineOptions): LocalSettings => (
   diskBytes: options.diskBytes === undefined ? 4 * GiB : options.diskBytes,
   idBase: options.idBase ?? DEFAULT_ID_BASE,
   maxLayers: options.maxLayers ?? 64,
-  baseImages: options.baseImages ?? true
+  baseImages: options.baseImages ?? true,
+  insecureRegistries: options.insecureRegistries ?? []
 })

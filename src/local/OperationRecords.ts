@@ -65,7 +65,8 @@ export const toOperation = (row: OperationRow): Operation =>
     created_at: iso(row.createdAt),
     duration: durationSeconds(row),
     metadata: row.metadata,
-    result: row.status === "SUCCESS" ? { image: row.resultImage, tag: null } : null,
+    // An import's result names the tag it assigned (spec §3.2).
+    result: row.status === "SUCCESS" ? { image: row.resultImage, tag: row.kind === "image_import" ? row.metadata["tag"] ?? null : null } : null,
     result_image_uuid: row.resultImage
   })
 

@@ -152,7 +152,9 @@ const commit = (ctx: RunContext, id: string, image: ImageRow, staged: string, op
       tag: null,
       source: "run",
       operation: id,
-      createdAt: Date.now()
+      createdAt: Date.now(),
+      manifest: null,
+      defaults: image.defaults
     }
     const transaction = Effect.gen(function*() {
       // The first statement writes, so this process holds the write lock from here on.

@@ -1,5 +1,5 @@
-import { Effect, Either, Schema } from "effect"
-import { parseRegistryUrl, type RegistryReference } from "../domain/RegistryUrl.js"
+import { Effect, Either, Option, Schema, SchemaAST } from "effect"
+import { parseLocalImportUrl, parseRegistryUrl, type RegistryReference } from "../domain/RegistryUrl.js"
 import type { RegistryError } from "../services/RegistryAuth.js"
 import { invalidInput, ToolError } from "./ToolError.js"
 
@@ -7,6 +7,27 @@ export const RegistryUrlParam = Schema.NonEmptyTrimmedString.annotations({
   description: "Image or registry: 'docker://docker.io/library/alpine:3.20', 'oci://ghcr.io/org/image:tag', " +
     "'ghcr.io/org/image:tag', or a Docker Hub name such as 'alpine' or 'myorg/image:v1'"
 })
+
+/** `contree_import_image`'s source: a registry reference, or (local backend only) a layout or archive on the server's machine. */
+export const ImportUrlParam = Schema.NonEmptyTrimmedString.annotations({
+  description: RegistryUrlParam.ast.annotations[SchemaAST.DescriptionAnnotationId] +
+    ". Local backend only, absolute paths on the server's machine: 'oci-archive:/path/image.tar[:ref]', 'oci:/path/layout[:ref]', " +
+    "'docker-archive:/path/saved.tar[:repo:tag]' (docker save), 'tarball:/path/rootfs.tar[.gz]'"
+})
+
+export type ImportSourceParam =
+  | { readonly _tag: "Registry"; readonly reference: RegistryReference }
+  | { readonly _tag: "Local"; readonly url: string }
+
+/** A local source as given (the engine settles PATH and REF against its filesystem), or a registry reference. */
+export const parseImportParam = (url: string): Effect.Effect<ImportSourceParam, ToolError> =>
+  Option.match(parseLocalImportUrl(url), {
+    onSome: Either.match({
+      onLeft: (message) => Effect.fail(invalidInput(`registry_url: ${message}`)),
+      onRight: () => Effect.succeed<ImportSourceParam>({ _tag: "Local", url: url.trim() })
+    }),
+    onNone: () => Effect.map(parseRegistryParam(url), (reference): ImportSourceParam => ({ _tag: "Registry", reference }))
+  })
 
 export const parseRegistryParam = (url: string): Effect.Effect<RegistryReference, ToolError> =>
   Either.match(parseRegistryUrl(url), {

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Scope, TestClock } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Scope, Stream, TestClock } from "effect"
 import { type Operation, Operation as OperationSchema } from "../../src/domain/Operation.js"
 import { ContreeCacheSqlite } from "../../src/layers/ContreeCacheSqlite.js"
 import { OperationWaiterLive } from "../../src/layers/OperationWaiterLive.js"
@@ -7,6 +7,7 @@ import { ContreeCache } from "../../src/services/ContreeCache.js"
 import { ContreeClient } from "../../src/services/ContreeClient.js"
 import { ContreeApiError } from "../../src/services/ContreeError.js"
 import { lineageOf } from "../../src/services/ImageLineage.js"
+import { OperationCompletion } from "../../src/services/OperationCompletion.js"
 import { OperationWaiter } from "../../src/services/OperationWaiter.js"
 import { defaultRetryPolicy, RetryPolicy } from "../../src/services/RetryPolicy.js"
 import { driveToEnd, settle, until } from "../support/clock.js"
@@ -58,6 +59,31 @@ describe("OperationWaiterLive", () => {
       yield* TestClock.adjust("1 minute")
       assert.strictEqual(api.state.gets.length, 3, "polling went on after a terminal status")
     }).pipe(Effect.provide(waiterLayer(api.layer)))
+  })
+
+  it.effect("relays the work a completion-announcing backend reports to onWork, until the operation ends", () => {
+    const api = makeApi((id) => running(id))
+    return Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const completion = Layer.succeed(OperationCompletion, {
+        awaitTerminal: (id) => Deferred.await(gate).pipe(Effect.as(finishedRun({ uuid: id }))),
+        progress: () => Stream.make({ done: 1, total: 4 }, { done: 4, total: 4 })
+      })
+      const seen: Array<number> = []
+      const result = yield* Effect.gen(function*() {
+        const waiter = yield* OperationWaiter
+        const fiber = yield* Effect.fork(waiter.wait("op-1", { onWork: (work) => Effect.sync(() => seen.push(work.done)) }))
+        yield* until(() => seen.length === 2)
+        yield* Deferred.succeed(gate, undefined)
+        return yield* Fiber.join(fiber)
+      }).pipe(Effect.provide(OperationWaiterLive.pipe(
+        Layer.provideMerge(Layer.mergeAll(api.layer, ContreeCacheSqlite(":memory:"), completion)),
+        Layer.provide(policy()),
+        Layer.orDie
+      )))
+      assert.deepStrictEqual(seen, [1, 4])
+      assert.strictEqual(result.status, "SUCCESS")
+    })
   })
 
   it.effect("reports each status seen to onProgress", () => {

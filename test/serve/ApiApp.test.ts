@@ -36,6 +36,8 @@ const mockEngine = (overrides: Partial<LocalEngine["Type"]>): LocalEngine["Type"
   getOperation: () => refused("getOperation"),
   cancelOperation: () => refused("cancelOperation"),
   awaitOperation: () => refused("awaitOperation"),
+  importImage: () => refused("importImage"),
+  watchProgress: () => Stream.empty,
   describe: ["mock engine"],
   ...overrides
 })

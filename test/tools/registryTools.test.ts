@@ -3,6 +3,7 @@ import { Duration, Effect, Layer, Redacted, Schema } from "effect"
 import { ImportRequest } from "../../src/domain/Operation.js"
 import { ContreeClient } from "../../src/services/ContreeClient.js"
 import { ContreeApiError } from "../../src/services/ContreeError.js"
+import type { OperationProgress } from "../../src/services/OperationCompletion.js"
 import { OperationWaiter, type WaitOptions } from "../../src/services/OperationWaiter.js"
 import {
   type CredentialCheck,
@@ -66,7 +67,10 @@ const finishedImport = (url: string, tag: string | null = null) =>
   })
 
 /** Client and waiter mocks for imports: records request bodies, tracked ids and waits. */
-const importHarness = (registry: ReturnType<typeof registryMock>, options: { readonly importError?: ContreeApiError } = {}) => {
+const importHarness = (
+  registry: ReturnType<typeof registryMock>,
+  options: { readonly importError?: ContreeApiError; readonly work?: ReadonlyArray<OperationProgress> } = {}
+) => {
   const state = {
     bodies: [] as Array<unknown>,
     tracked: [] as Array<string>,
@@ -86,6 +90,7 @@ const importHarness = (registry: ReturnType<typeof registryMock>, options: { rea
       Effect.gen(function*() {
         state.waits.push({ id, options: waitOptions })
         if (waitOptions?.onProgress) yield* waitOptions.onProgress(operation({ uuid: id, kind: "image_import", status: "EXECUTING" }))
+        for (const work of options.work ?? []) if (waitOptions?.onWork) yield* waitOptions.onWork(work)
         const body = state.bodies.at(-1) as { registry: { url: string }; tag?: string }
         return finishedImport(body.registry.url, body.tag ?? null)
       })
@@ -241,6 +246,27 @@ describe("contree_registry_auth", () => {
 })
 
 describe("contree_import_image", () => {
+  it.effect("imports a local archive without looking up credentials, reporting bytes as increasing progress", () =>
+    Effect.gen(function*() {
+      const registry = registryMock()
+      const h = importHarness(registry, { work: [{ done: 0, total: 0 }, { done: 4096, total: 8192 }, { done: 4096, total: 8192 }, { done: 8192, total: 8192 }] })
+      const out = yield* call(contreeImportImage, { registry_url: "oci-archive:/srv/images/app.tar:v1", tag: "app:1" }).pipe(Effect.provide(h.layer))
+      assert.deepStrictEqual(registry.state.lookups, [])
+      assert.deepStrictEqual(h.state.bodies, [{ registry: { url: "oci-archive:/srv/images/app.tar:v1" }, tag: "app:1", timeout: 300 }])
+      assert.strictEqual(out["result_image"], IMPORTED)
+      // The status came first (elapsed seconds); then bytes, each reported once.
+      assert.deepStrictEqual(h.state.progress.slice(1).map((p) => [p.progress, p.total]), [[4096, 8192], [8192, 8192]])
+    }))
+
+  it.effect("refuses a local source given by a relative path", () =>
+    Effect.gen(function*() {
+      const h = importHarness(registryMock())
+      const error = yield* callFails(contreeImportImage, { registry_url: "docker-archive:saved.tar" }).pipe(Effect.provide(h.layer))
+      assert.strictEqual(error.reason, "InvalidInput")
+      assert.include(error.message, "absolute path")
+      assert.deepStrictEqual(h.state.bodies, [])
+    }))
+
   it.effect("refuses an anonymous pull by default, naming the host and the way out, before calling ConTree", () =>
     Effect.gen(function*() {
       const h = importHarness(registryMock())

@@ -1,8 +1,10 @@
 import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { Effect, Schema } from "effect"
 import { LocalEngine } from "../../local/LocalEngine.js"
-import { ApiFailure, jsonBody } from "../ApiFailure.js"
+import { ImportRequestBody } from "../../domain/Operation.js"
+import { jsonBody } from "../ApiFailure.js"
 import { queryParams } from "../QueryParams.js"
+import { createdOperation } from "./createdOperation.js"
 
 const TagBody = Schema.Struct({ tag: Schema.String })
 
@@ -30,12 +32,11 @@ export const imageRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.post(
     "/images/import",
-    Effect.fail(
-      new ApiFailure({
-        status: 501,
-        message: "importing registry images is not supported by this server yet; use the busybox:latest base image"
-      })
-    )
+    Effect.gen(function*() {
+      const engine = yield* LocalEngine
+      const request = yield* jsonBody(ImportRequestBody)
+      return createdOperation(yield* engine.importImage(request))
+    })
   ),
   HttpRouter.patch(
     "/images/:uuid/tag",

@@ -6,12 +6,9 @@ import { localWhoami } from "../../layers/ContreeClientLocal.js"
 import { LocalEngine } from "../../local/LocalEngine.js"
 import { ApiFailure, jsonBody } from "../ApiFailure.js"
 import { queryParams } from "../QueryParams.js"
+import { createdOperation } from "./createdOperation.js"
 
 const uuidParam = Effect.map(HttpRouter.params, (params) => params["uuid"] ?? "")
-
-/** 201 `{"uuid"}` plus `Location`: clients take the id from either (spec §3.2, §3.12). */
-export const createdOperation = (uuid: string) =>
-  HttpServerResponse.unsafeJson({ uuid }, { status: 201, headers: { location: `/v1/operations/${encodeURIComponent(uuid)}` } })
 
 /** `/instances`, `/operations` and `/whoami` (spec §3.12–3.16). */
 export const operationRoutes = HttpRouter.empty.pipe(
