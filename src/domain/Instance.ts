@@ -49,7 +49,10 @@ export class InstanceResult extends Schema.Class<InstanceResult>("InstanceResult
   stderr: Schema.optionalWith(OutputStream, { default: () => new OutputStream({}), nullable: true })
 }) {}
 
-/** The body of `POST /instances`. Every field is sent explicitly: server defaults differ from ours. */
+/**
+ * The body of `POST /instances`. Every field is sent explicitly (server defaults differ from ours),
+ * except `cwd`: absent, the local engine takes the image's working directory and the cloud client sends `/root`.
+ */
 export const SpawnRequest = Schema.Struct({
   command: Schema.String,
   image: Schema.String,
@@ -57,7 +60,7 @@ export const SpawnRequest = Schema.Struct({
   args: Schema.Array(Schema.String),
   shell: Schema.Boolean,
   env: Schema.Record({ key: Schema.String, value: Schema.String }),
-  cwd: Schema.String,
+  cwd: Schema.optional(Schema.String),
   disposable: Schema.Boolean,
   stdin: OutputStream,
   timeout: Schema.Int,

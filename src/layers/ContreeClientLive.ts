@@ -160,6 +160,9 @@ export const makeContreeClientHttp = Effect.gen(function*() {
 
   const seg = encodeURIComponent
 
+/** What `contree_run` documents when no cwd is given and the cloud knows no better. */
+const DEFAULT_CWD = "/root"
+
   const getJson = <A, I>(path: string, schema: Schema.Schema<A, I>, params: Record<string, string | undefined> = {}) => {
     const call = { method: "GET", path }
     return send(call, HttpClientRequest.get(path).pipe(HttpClientRequest.setUrlParams(definedParams(params)), HttpClientRequest.acceptJson), decode(call, schema))
@@ -275,7 +278,7 @@ export const makeContreeClientHttp = Effect.gen(function*() {
     },
     fileHashExists: (sha256) => exists("/files", { sha256 }),
     fileUuidExists: (uuid) => exists("/files", { uuid }),
-    spawnInstance: (request) => createOperation("/instances", Schema.encodeSync(SpawnRequest)(request)),
+    spawnInstance: (request) => createOperation("/instances", Schema.encodeSync(SpawnRequest)({ ...request, cwd: request.cwd ?? DEFAULT_CWD })),
     listOperations: (q) =>
       getJson("/operations", OperationList, {
         limit: String(q.limit),

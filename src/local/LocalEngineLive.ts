@@ -28,7 +28,7 @@ import { removeTree } from "./removeTree.js"
 import { executeImport, type ImportProgress } from "./oci/ImageImport.js"
 import { openSource } from "./oci/openSource.js"
 import { executeRun, newLayerId, type RunContext } from "./RunExecution.js"
-import { validateRunRequest } from "./RunRequest.js"
+import { validateRunRequest, withImageDefaults } from "./RunRequest.js"
 import type { SandboxHost } from "./SandboxProcess.js"
 import { layerDir, statePaths, type StatePaths } from "./StatePaths.js"
 
@@ -222,8 +222,9 @@ export const makeLocalEngine = (options: LocalEngineOptions) =>
 
     const spawn: LocalEngine["Type"]["spawn"] = (request) =>
       Effect.gen(function*() {
-        const run = yield* validateRunRequest(request)
+        const validated = yield* validateRunRequest(request)
         const image = yield* resolveRef(request.image)
+        const run = withImageDefaults(validated, request, image.defaults)
         if (unavailable !== undefined) return yield* new LocalEngineError({ reason: "Unavailable", message: unavailable })
         const id = randomUUID()
         yield* fromSql(operations.insert({

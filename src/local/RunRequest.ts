@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import { posix } from "node:path"
 import type { SpawnRequest } from "../domain/Instance.js"
 import { streamBytes } from "../domain/OutputStream.js"
+import type { ImageDefaults } from "./ImageRecords.js"
 import { invalidRequest, type LocalEngineError } from "./LocalEngineError.js"
 
 /** A file to place before the command starts, by upload uuid. */
@@ -34,6 +35,8 @@ export const parseMode = (value: string): number | undefined => {
   return match === null ? undefined : parseInt(match[1]!, 8) & 0o7777
 }
 
+const DEFAULT_CWD = "/root"
+
 const octal = (mode: number) => mode.toString(8).padStart(4, "0")
 const ENV_NAME = /^[^=\0]+$/
 
@@ -43,7 +46,7 @@ export const validateRunRequest = (request: SpawnRequest): Effect.Effect<RunRequ
     if (request.command === "") return yield* invalidRequest("command is required")
     if (request.image === "") return yield* invalidRequest("image is required")
     if (request.shell && request.args.length > 0) return yield* invalidRequest("args must be empty when shell is true")
-    if (!request.cwd.startsWith("/")) return yield* invalidRequest("cwd must be an absolute path")
+    if (request.cwd !== undefined && !request.cwd.startsWith("/")) return yield* invalidRequest("cwd must be an absolute path")
     if (!(request.timeout > 0)) return yield* invalidRequest("timeout must be positive")
     if (!(request.truncate_output_at >= 0)) return yield* invalidRequest("truncate_output_at must not be negative")
     for (const name of Object.keys(request.env)) {
@@ -61,7 +64,7 @@ export const validateRunRequest = (request: SpawnRequest): Effect.Effect<RunRequ
     return {
       argv: request.shell ? ["/bin/sh", "-c", request.command] : [request.command, ...request.args],
       env: request.env,
-      cwd: posix.normalize(request.cwd),
+      cwd: posix.normalize(request.cwd ?? DEFAULT_CWD),
       hostname: request.hostname,
       stdin,
       timeoutMs: request.timeout * 1000,
@@ -75,7 +78,7 @@ export const validateRunRequest = (request: SpawnRequest): Effect.Effect<RunRequ
         args: request.args,
         shell: request.shell,
         env: request.env,
-        cwd: request.cwd,
+        cwd: request.cwd ?? DEFAULT_CWD,
         disposable: request.disposable,
         stdin: { value: request.stdin.value, encoding: request.stdin.encoding, truncated: false },
         timeout: request.timeout,
@@ -85,3 +88,18 @@ export const validateRunRequest = (request: SpawnRequest): Effect.Effect<RunRequ
       }
     }
   })
+
+/**
+ * An image's config under a run (an imported image's, or the one it was committed from): its Env
+ * beneath the request's, its WorkingDir when the request names no cwd. User and Cmd are recorded
+ * with the image but not applied: `command` is always given, and runs start as the sandbox's root.
+ */
+export const withImageDefaults = (run: RunRequest, request: SpawnRequest, defaults: ImageDefaults | null): RunRequest => {
+  if (defaults === null) return run
+  const imageEnv = Object.fromEntries(defaults.env.flatMap((entry) => {
+    const equals = entry.indexOf("=")
+    return equals > 0 ? [[entry.slice(0, equals), entry.slice(equals + 1)]] : []
+  }))
+  const cwd = request.cwd === undefined && defaults.workingDir !== null ? posix.normalize(posix.resolve("/", defaults.workingDir)) : run.cwd
+  return { ...run, env: { ...imageEnv, ...run.env }, cwd, metadata: { ...run.metadata, cwd } }
+}

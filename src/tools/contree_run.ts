@@ -20,7 +20,7 @@ const Input = Schema.Struct({
   image: ImageRefParam,
   shell: withDefault(Schema.Boolean, true, "Run the command through /bin/sh -c"),
   env: optionalParam(Schema.Record({ key: Schema.String, value: Schema.String }), "Environment variables for the command"),
-  cwd: withDefault(AbsolutePath, "/root", "Absolute working directory inside the sandbox"),
+  cwd: optionalParam(AbsolutePath, "Absolute working directory inside the sandbox. Default: the image's working directory (an imported image's WorkingDir), else /root"),
   timeout: withDefault(Schema.Int.pipe(Schema.between(1, 86_400)), 30, "Seconds before the command is killed"),
   disposable: withDefault(
     Schema.Boolean,
@@ -88,7 +88,7 @@ export const contreeRun = defineTool({
       args: [],
       shell: input.shell,
       env: input.env ?? {},
-      cwd: input.cwd,
+      ...(input.cwd === undefined ? {} : { cwd: input.cwd }),
       disposable: input.disposable,
       stdin: encodeStream(input.stdin),
       timeout: input.timeout,
