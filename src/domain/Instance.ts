@@ -51,7 +51,7 @@ export class InstanceResult extends Schema.Class<InstanceResult>("InstanceResult
 
 /**
  * The body of `POST /instances`. Every field is sent explicitly (server defaults differ from ours),
- * except `cwd`: absent, the local engine takes the image's working directory and the cloud client sends `/root`.
+ * except `cwd`: absent, the server picks it (the local engine: the image's working directory; ConTree: `/root`).
  */
 export const SpawnRequest = Schema.Struct({
   command: Schema.String,
@@ -111,7 +111,8 @@ export const SpawnRequestBody = Schema.Struct({
   args: serverDefault(Schema.Array(Schema.String), () => []),
   shell: serverDefault(Schema.Boolean, () => false),
   env: serverDefault(Schema.Record({ key: Schema.String, value: Schema.String }), () => ({})),
-  cwd: serverDefault(Schema.String, () => "/root"),
+  // Absent: the image's working directory, else /root (the engine decides, as it knows the image).
+  cwd: Schema.optionalWith(Schema.String, { nullable: true }),
   disposable: serverDefault(Schema.Boolean, () => false),
   stdin: serverDefault(OutputStream, () => new OutputStream({})),
   timeout: serverDefault(Schema.Int, () => 60),

@@ -205,3 +205,38 @@ export const startServeApi = async (options: { readonly dataDir: string; readonl
 /** An MCP server on the cloud backend pointed at a `contree-mcp serve`. */
 export const connectToServe = (api: ServeApi, extraEnv: Record<string, string> = {}): Promise<Connected> =>
   connectStdio({ url: api.url, token: api.token, args: ["--backend", "cloud"], extraEnv })
+
+/** One way for an MCP server to reach the local engine over a data dir; `stop` ends whatever `connect` started. */
+export interface EngineBackend {
+  readonly name: string
+  /** The engine runs inside the MCP server, which then learns of progress and completions without polling. */
+  readonly inProcess: boolean
+  readonly connect: (dataDir: string) => Promise<{ readonly server: Connected; readonly stop: () => Promise<void> }>
+}
+
+/** The local engine in process (`--backend local`), and behind `contree-mcp serve` (`--backend cloud --url`): suites run on both. */
+export const engineBackends: ReadonlyArray<EngineBackend> = [
+  {
+    name: "local backend over stdio",
+    inProcess: true,
+    connect: async (dataDir) => {
+      const server = await connectLocal({ dataDir })
+      return { server, stop: () => server.close() }
+    }
+  },
+  {
+    name: "cloud backend through contree-mcp serve",
+    inProcess: false,
+    connect: async (dataDir) => {
+      const api = await startServeApi({ dataDir })
+      const server = await connectToServe(api)
+      return {
+        server,
+        stop: async () => {
+          await server.close()
+          await api.stop()
+        }
+      }
+    }
+  }
+]

@@ -10,7 +10,7 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { callError, callOk, type Connected, connectLocal, connectStdio, connectToServe, startServeApi, toolNames, waitFor } from "./harness.js"
+import { callError, callOk, type Connected, connectStdio, engineBackends, toolNames, waitFor } from "./harness.js"
 import { marker, processesRunning, processesWith } from "./localProcesses.js"
 
 const bwrapInstalled = spawnSync("bwrap", ["--version"]).status === 0
@@ -29,32 +29,7 @@ const readFile = async (image: string, path: string): Promise<string> =>
   (await callOk(server.client, "contree_read_file", { image, path })).content
 const operation = (id: string) => callOk(server.client, "contree_get_operation", { operation_id: id })
 
-/** Where the MCP server reaches the engine: in process, or over HTTP through `contree-mcp serve` on the same data dir. */
-const backends: ReadonlyArray<{ readonly name: string; readonly connect: (dataDir: string) => Promise<{ server: Connected; stop: () => Promise<void> }> }> = [
-  {
-    name: "local backend over stdio",
-    connect: async (dir) => {
-      const local = await connectLocal({ dataDir: dir })
-      return { server: local, stop: () => local.close() }
-    }
-  },
-  {
-    name: "cloud backend through contree-mcp serve",
-    connect: async (dir) => {
-      const api = await startServeApi({ dataDir: dir })
-      const remote = await connectToServe(api)
-      return {
-        server: remote,
-        stop: async () => {
-          await remote.close()
-          await api.stop()
-        }
-      }
-    }
-  }
-]
-
-for (const backend of backends) {
+for (const backend of engineBackends) {
   describeLocal(backend.name, () => {
     let stop: () => Promise<void> = async () => undefined
 

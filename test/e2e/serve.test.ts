@@ -3,11 +3,12 @@
 // covered by local.test.ts, which runs its whole suite through serve too.
 import { spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { mkdtempSync, rmSync, statSync } from "node:fs"
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { request as httpRequest } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { imageConfig, ociLayout, tarOfFiles, twoLayers } from "../support/ociImages.js"
 import { type ServeApi, startServeApi, waitFor } from "./harness.js"
 
 const bwrapInstalled = spawnSync("bwrap", ["--version"]).status === 0
@@ -177,11 +178,35 @@ describeServe("contree-mcp serve: the API surface", () => {
     expect((await call("GET", "/operations/no-such-operation")).json()).toEqual({ error: "Operation not found", status: 404 })
   })
 
-  it("answers unknown endpoints with 404 in the error shape, and import with a clear 501 until it is supported", async () => {
+  it("answers unknown endpoints with 404 in the error shape", async () => {
     expect((await call("GET", "/nothing/here")).json()).toEqual({ error: expect.stringContaining("/nothing/here"), status: 404 })
-    const imported = await call("POST", "/images/import", { body: JSON.stringify({ registry: { url: "docker://alpine:latest" } }) })
-    expect(imported.status).toBe(501)
-    expect(imported.json()).toEqual({ error: expect.stringMatching(/import/), status: 501 })
+    expect((await call("PUT", "/images")).status).toBe(404)
+  })
+
+  it("imports an oci-archive: 201 with Location, an image_import operation that ends with the image and its tag", async () => {
+    const work = mkdtempSync(join(tmpdir(), "contree-e2e-serve-archive-"))
+    try {
+      const archive = join(work, "image.tar")
+      writeFileSync(archive, await tarOfFiles(ociLayout({ layers: await twoLayers(), config: imageConfig() }, "v1").files))
+      const tag = `e2e/serve-import:${Date.now()}`
+      const started = await call("POST", "/images/import", {
+        body: JSON.stringify({ registry: { url: `oci-archive:${archive}:v1`, credentials: { username: "", password: "" } }, tag })
+      })
+      expect(started.status).toBe(201)
+      const { uuid } = started.json()
+      expect(started.headers.get("location")).toBe(`/v1/operations/${uuid}`)
+      const done = await waitFor("the import to end", async () => {
+        const op = (await call("GET", `/operations/${uuid}`)).json()
+        return ["SUCCESS", "FAILED", "CANCELLED"].includes(op.status) ? op : undefined
+      }, 120_000)
+      expect(done).toMatchObject({ uuid, kind: "image_import", status: "SUCCESS", result: { tag } })
+      const image = done.result.image as string
+      expect((await call("GET", `/inspect/?tag=${encodeURIComponent(tag)}`)).headers.get("location")).toBe(`${image}/`)
+      expect((await call("GET", `/inspect/${image}/download?path=/etc/added.txt`)).text).toBe("added")
+      expect((await call("GET", "/operations?kind=image_import")).json().map((op: { uuid: string }) => op.uuid)).toContain(uuid)
+    } finally {
+      rmSync(work, { recursive: true, force: true })
+    }
   })
 })
 
@@ -199,6 +224,8 @@ describeServe("contree-mcp serve: bad input", () => {
       ["POST", "/instances", JSON.stringify({ command: "true", image: "tag:busybox:latest", shell: true, args: ["x"] }), /args must be empty/],
       ["POST", "/instances", JSON.stringify({ command: "true", image: "tag:busybox:latest", files: { "/x": { uuid: "u", mode: "rwx" } } }), /mode/],
       ["PATCH", `/images/${uuid}/tag`, "{}", /tag/],
+      ["POST", "/images/import", JSON.stringify({ registry: "docker://alpine" }), /registry/],
+      ["POST", "/images/import", JSON.stringify({ registry: { url: "docker://alpine" }, timeout: -1.5 }), /timeout/],
       ["PATCH", `/images/${uuid}/tag`, JSON.stringify({ tag: "ends-with:" }), /invalid tag/],
       ["GET", "/images?limit=0", "", /limit must be between 1 and 1000/],
       ["GET", "/images?tagged=maybe", "", /tagged must be one of/],

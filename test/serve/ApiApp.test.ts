@@ -248,6 +248,21 @@ describe("serve: routes", () => {
       }
     }))
 
+  it.effect("queues an import with the server's defaults and answers 201 with Location; a malformed one is a 400", () =>
+    Effect.gen(function*() {
+      const imports: Array<unknown> = []
+      const engine: Partial<LocalEngine["Type"]> = { importImage: (request) => Effect.sync(() => (imports.push(request), "op-3")) }
+      const answer = yield* send(engine, "POST", "/images/import", {
+        body: JSON.stringify({ registry: { url: "oci-archive:/srv/a.tar", credentials: null }, tag: null })
+      })
+      assert.deepStrictEqual([answer.status, answer.json(), answer.headers.get("location")], [201, { uuid: "op-3" }, "/v1/operations/op-3"])
+      assert.deepStrictEqual(imports, [{ registry: { url: "oci-archive:/srv/a.tar" }, timeout: 300 }])
+      const bad = yield* send(engine, "POST", "/images/import", { body: JSON.stringify({ registry: { uri: "x" } }) })
+      assert.strictEqual(bad.status, 400)
+      assert.match(bad.json().error, /url/)
+      assert.strictEqual(imports.length, 1)
+    }))
+
   it.effect("lists operations as a bare array, validating status and kind", () =>
     Effect.gen(function*() {
       const seen: Array<ListOperationsQuery> = []
