@@ -222,7 +222,7 @@ describe("serve: routes", () => {
           args: [],
           shell: false,
           env: {},
-          cwd: "/root",
+          // No cwd: the engine takes the image's working directory, else /root.
           disposable: false,
           stdin: { value: "", encoding: "ascii", truncated: false },
           timeout: 60,
