@@ -54,10 +54,8 @@ export const makeApiApp = (
         },
         RouteNotFound: (notFound) => Effect.succeed(errorResponse(404, `no such endpoint: ${notFound.request.method} ${notFound.request.url}`))
       }),
-      Effect.catchAllCause((cause) =>
-        Cause.isInterruptedOnly(cause)
-          ? Effect.failCause(cause as Cause.Cause<never>)
-          : Effect.logError("serve: a request failed unexpectedly", cause).pipe(Effect.as(errorResponse(500, "internal server error")))
+      Effect.catchAllDefect((defect) =>
+        Effect.logError("serve: a request failed unexpectedly", Cause.die(defect)).pipe(Effect.as(errorResponse(500, "internal server error")))
       )
     )
   })
