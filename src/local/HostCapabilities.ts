@@ -7,12 +7,14 @@ import { type CgroupSupport, describeCgroups, detectCgroups } from "./Cgroup.js"
 import { type IdMapping, idMapping } from "./IdMapping.js"
 import type { LocalSettings } from "./LocalEngineOptions.js"
 
-/** The programs a sandbox needs, and the Debian package each comes from. */
+/** The programs a sandbox (and an import: tar makes whiteouts, setfattr marks opaque directories) needs, and their Debian packages. */
 const REQUIRED: ReadonlyArray<readonly [string, string]> = [
   ["bwrap", "bubblewrap"],
   ["unshare", "util-linux"],
   ["setpriv", "util-linux"],
   ["getfattr", "attr"],
+  ["setfattr", "attr"],
+  ["tar", "tar"],
   ["bash", "bash"],
   ["cp", "coreutils"]
 ]

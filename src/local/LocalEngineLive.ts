@@ -272,7 +272,12 @@ export const makeLocalEngine = (options: LocalEngineOptions) =>
         }))
         const progress: ImportProgress = { done: 0, total: 0 }
         importing.set(id, progress)
-        const execute = executeImport(importContext, { id, source, tag, metadata, progress }).pipe(
+        // A cancel from another server process only changes the row: watch it, so the import stops here too.
+        const cancelledElsewhere = fromSql(operations.get(id)).pipe(
+          Effect.repeat({ schedule: Schedule.spaced("500 millis"), while: (row) => Option.isSome(row) && row.value.status === "EXECUTING" }),
+          Effect.zipRight(Effect.fail(new LocalEngineError({ reason: "Conflict", message: "the import was cancelled" })))
+        )
+        const execute = Effect.raceFirst(executeImport(importContext, { id, source, tag, metadata, progress }), cancelledElsewhere).pipe(
           Effect.timeoutFail({
             duration: `${request.timeout} seconds`,
             onTimeout: () => new LocalEngineError({ reason: "Internal", message: `the import did not finish within ${request.timeout} seconds` })

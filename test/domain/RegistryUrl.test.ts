@@ -5,6 +5,7 @@ import {
   canonicalImportUrl,
   isKnownRegistry,
   isLoopbackHost,
+  parseLocalImportUrl,
   parseRegistryUrl,
   parseWwwAuthenticate,
   patPageOf,
@@ -188,5 +189,25 @@ describe("parseWwwAuthenticate", () => {
     assert.isTrue(Option.isNone(parseWwwAuthenticate(undefined)))
     assert.isTrue(Option.isNone(parseWwwAuthenticate(`Negotiate abc`)))
     assert.isTrue(Option.isNone(parseWwwAuthenticate(`Bearer service="x"`)))
+  })
+})
+
+describe("parseLocalImportUrl", () => {
+  it("recognises the local schemes, keeping PATH[:REF] for the engine to settle", () => {
+    assert.deepStrictEqual(parseLocalImportUrl("oci-archive:/srv/a.tar:v1"), Option.some(Either.right({ scheme: "oci-archive", location: "/srv/a.tar:v1" })))
+    assert.deepStrictEqual(parseLocalImportUrl(" oci:/srv/layout "), Option.some(Either.right({ scheme: "oci", location: "/srv/layout" })))
+    assert.deepStrictEqual(parseLocalImportUrl("docker-archive:/x.tar"), Option.some(Either.right({ scheme: "docker-archive", location: "/x.tar" })))
+    assert.deepStrictEqual(parseLocalImportUrl("tarball:/r.tgz"), Option.some(Either.right({ scheme: "tarball", location: "/r.tgz" })))
+  })
+
+  it("leaves registry references alone, oci:// included", () => {
+    for (const url of ["oci://ghcr.io/org/app:1", "docker://alpine", "alpine:3.20", "localhost:5000/app"]) {
+      assert.isTrue(Option.isNone(parseLocalImportUrl(url)), url)
+    }
+  })
+
+  it("wants an absolute path, saying so", () => {
+    const parsed = parseLocalImportUrl("docker-archive:saved.tar")
+    assert.isTrue(Option.isSome(parsed) && Either.isLeft(parsed.value) && parsed.value.left.includes("absolute path"))
   })
 })

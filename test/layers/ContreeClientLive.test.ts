@@ -94,6 +94,13 @@ describe("ContreeClientLive", () => {
         assert.strictEqual(seen[0]?.url.pathname, "/v1/images")
       }))
 
+    it.effect("sends cwd /root when the request leaves it to the backend", () =>
+      Effect.gen(function*() {
+        const { cwd: _, ...withoutCwd } = spawnRequest
+        const { seen } = yield* withClient(() => json({ uuid: "op-1" }, 202), (c) => c.spawnInstance(withoutCwd))
+        assert.strictEqual(JSON.parse(seen[0]?.body ?? "null").cwd, "/root")
+      }))
+
     it.effect("sends the spawn request as a JSON body to POST /instances", () =>
       Effect.gen(function*() {
         const { result, seen } = yield* withClient(() => json({ uuid: "op-1" }, 202), (c) => c.spawnInstance(spawnRequest))
@@ -289,6 +296,18 @@ describe("ContreeClientLive", () => {
         assert.include(error.message, "unexpected response")
         const notJson = yield* failureOf(() => new Response("not json", { status: 200 }), (c) => c.getOperation("op-1"))
         assert.strictEqual(notJson.error.reason, "Decode")
+      }))
+
+    it.effect("refuses local import sources (they need the local backend) and sends nothing", () =>
+      Effect.gen(function*() {
+        const http = mockHttp(() => json({ uuid: "op-1" }))
+        const client = yield* ContreeClient.pipe(Effect.provide(clientLayer(http.layer)))
+        for (const url of ["oci-archive:/srv/a.tar", "oci:/srv/layout:v1", "docker-archive:/srv/saved.tar", "tarball:/srv/rootfs.tar"]) {
+          const error = yield* Effect.flip(client.importImage({ registry: { url }, timeout: 60 }))
+          assert.strictEqual(error.reason, "InvalidRequest")
+          assert.include(error.message, "local backend")
+        }
+        assert.strictEqual(http.seen.length, 0)
       }))
 
     it.effect("without a token, every call fails as Unauthorized, pointing at mcp.ini and CONTREE_MCP_TOKEN, and sends nothing", () =>

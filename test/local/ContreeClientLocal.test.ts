@@ -145,8 +145,11 @@ describeSandbox("ContreeClientLocal", () => {
         assert.strictEqual(yield* reason(client.spawnInstance(request(image, "x", { shell: true, args: ["a"] }))), "InvalidRequest 400")
         assert.strictEqual(yield* reason(client.listImages({ limit: 0, offset: 0 })), "InvalidRequest 400")
         assert.strictEqual(yield* reason(client.listOperations({ limit: 10, offset: 0, since: "yesterday" })), "InvalidRequest 400")
+        assert.strictEqual(yield* reason(client.importImage({ registry: { url: "oci-archive:relative.tar" }, timeout: 300 })), "InvalidRequest 400")
+        assert.strictEqual(yield* reason(client.importImage({ registry: { url: "oci-archive:/no/such.tar" }, timeout: 300 })), "NotFound 404")
+        assert.strictEqual(yield* reason(client.importImage({ registry: { url: "docker://UPPER/x" }, timeout: 300 })), "InvalidRequest 400")
         assert.strictEqual(
-          yield* reason(client.importImage({ registry: { url: "docker://alpine:latest" }, timeout: 300 })),
+          yield* reason(client.importImage({ registry: { url: "docker://alpine:latest" }, tag: "ends.with:", timeout: 300 })),
           "InvalidRequest 400"
         )
         const done = yield* run(request(image, "true"))

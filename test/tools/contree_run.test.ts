@@ -37,7 +37,7 @@ const harness = (result = finishedRun({ uuid: "op-1", stdout: "hello\n" })) => {
 }
 
 describe("contree_run", () => {
-  it.effect("sends the exact spawn body, with our defaults made explicit", () => {
+  it.effect("sends the exact spawn body, with our defaults made explicit but cwd left to the image (and the backend)", () => {
     const h = harness()
     return Effect.gen(function*() {
       yield* call(contreeRun, { command: "echo hello", image: IMAGE })
@@ -48,7 +48,6 @@ describe("contree_run", () => {
         args: [],
         shell: true,
         env: {},
-        cwd: "/root",
         disposable: true,
         stdin: { value: "", encoding: "ascii", truncated: false },
         timeout: 30,

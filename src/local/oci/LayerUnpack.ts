@@ -1,6 +1,23 @@
 import { spawn } from "node:child_process"
-import { constants } from "node:fs"
-import { chmod, lchown, link, lstat, lutimes, mkdir, open, rm, symlink, utimes } from "node:fs/promises"
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeSync
+} from "node:fs"
+import { Either } from "effect"
 import { join } from "node:path"
 import { Readable, Transform } from "node:stream"
 import { pipeline } from "node:stream/promises"
@@ -56,9 +73,9 @@ const componentsOf = (name: string): Array<string> => {
   return parts
 }
 
-const lstatOrUndefined = async (path: string) => {
+const lstatOrUndefined = (path: string) => {
   try {
-    return await lstat(path)
+    return lstatSync(path)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
     throw error
@@ -109,6 +126,7 @@ class LayerWriter {
   private readonly whiteouts = new Set<string>()
   private readonly opaque = new Set<string>()
   private readonly skipped: Array<string> = []
+  private readonly written = new Set<string>()
 
   constructor(private readonly root: string, private readonly ids: IdMapping, private readonly signal: AbortSignal) {}
 
@@ -121,15 +139,16 @@ class LayerWriter {
   }
 
   /** Makes sure every parent of `parts` is a real directory of the layer, creating missing ones; never follows a symlink. */
-  private async parents(parts: ReadonlyArray<string>, create: boolean) {
+  private parents(parts: ReadonlyArray<string>, create: boolean) {
     for (let i = 1; i < parts.length; i++) {
       const key = parts.slice(0, i).join("/")
       if (this.dirs.has(key)) continue
       const path = this.hostPath(parts.slice(0, i))
-      const stats = await lstatOrUndefined(path)
+      const stats = lstatOrUndefined(path)
       if (stats === undefined && create) {
-        await mkdir(path, { mode: 0o755 })
-        await lchown(path, this.ids.uid, this.ids.gid)
+        mkdirSync(path, { mode: 0o755 })
+        lchownSync(path, this.ids.uid, this.ids.gid)
+        this.written.add(key)
       } else if (stats === undefined || !stats.isDirectory()) {
         throw new UnsafeLayerEntry(
           `entry '${parts.join("/")}' lies under '${key}', which is ${stats === undefined ? "missing" : "not a directory"} in this layer`
@@ -140,12 +159,14 @@ class LayerWriter {
   }
 
   /** Clears the name for a new entry: a directory is kept only when a directory replaces it. */
-  private async clear(parts: ReadonlyArray<string>, keepDirectory: boolean) {
+  private clear(parts: ReadonlyArray<string>, keepDirectory: boolean) {
     const key = parts.join("/")
     this.whiteouts.delete(key)
-    const stats = await lstatOrUndefined(this.hostPath(parts))
+    // The staging directory starts empty: only a name this layer wrote can be there.
+    if (!this.written.has(key)) return this.written.add(key)
+    const stats = lstatOrUndefined(this.hostPath(parts))
     if (stats === undefined || (keepDirectory && stats.isDirectory())) return
-    await rm(this.hostPath(parts), { recursive: true, force: true })
+    rmSync(this.hostPath(parts), { recursive: true, force: true })
     for (const known of [...this.dirs]) if (known === key || known.startsWith(`${key}/`)) this.dirs.delete(known)
   }
 
@@ -158,9 +179,9 @@ class LayerWriter {
     switch (header.type) {
       case "directory": {
         if (parts.length > 0) {
-          await this.parents(parts, true)
-          await this.clear(parts, true)
-          if (!this.dirs.has(parts.join("/"))) await mkdir(this.hostPath(parts), { mode: 0o700 })
+          this.parents(parts, true)
+          this.clear(parts, true)
+          if (!this.dirs.has(parts.join("/"))) mkdirSync(this.hostPath(parts), { mode: 0o700 })
           this.dirs.add(parts.join("/"))
         }
         this.dirMetadata.set(parts.join("/"), { mode, uid, gid, mtime: header.mtime })
@@ -169,40 +190,41 @@ class LayerWriter {
       case "file":
       case "contiguous-file": {
         this.requireName(parts, header.name)
-        await this.parents(parts, true)
-        await this.clear(parts, false)
-        const handle = await open(this.hostPath(parts), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
+        this.parents(parts, true)
+        this.clear(parts, false)
+        // Synchronous calls: a layer is mostly small files, where a thread-pool round trip per call costs more than the call.
+        const fd = openSync(this.hostPath(parts), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
         try {
-          for await (const chunk of body) await handle.write(chunk)
+          for await (const chunk of body) writeSync(fd, chunk)
           // chown clears setuid and setgid, so the mode comes after it.
-          await handle.chown(uid, gid)
-          await handle.chmod(mode)
-          if (header.mtime !== undefined) await handle.utimes(header.mtime, header.mtime)
+          fchownSync(fd, uid, gid)
+          fchmodSync(fd, mode)
+          if (header.mtime !== undefined) futimesSync(fd, header.mtime, header.mtime)
         } finally {
-          await handle.close()
+          closeSync(fd)
         }
         return
       }
       case "symlink": {
         this.requireName(parts, header.name)
-        await this.parents(parts, true)
-        await this.clear(parts, false)
-        await symlink(header.linkname ?? "", this.hostPath(parts))
-        await lchown(this.hostPath(parts), uid, gid)
-        if (header.mtime !== undefined) await lutimes(this.hostPath(parts), header.mtime, header.mtime)
+        this.parents(parts, true)
+        this.clear(parts, false)
+        symlinkSync(header.linkname ?? "", this.hostPath(parts))
+        lchownSync(this.hostPath(parts), uid, gid)
+        if (header.mtime !== undefined) lutimesSync(this.hostPath(parts), header.mtime, header.mtime)
         return
       }
       case "link": {
         this.requireName(parts, header.name)
         const target = componentsOf(header.linkname ?? "")
-        await this.parents(target, false)
-        const stats = target.length === 0 ? undefined : await lstatOrUndefined(this.hostPath(target))
+        this.parents(target, false)
+        const stats = target.length === 0 ? undefined : lstatOrUndefined(this.hostPath(target))
         if (stats === undefined || stats.isDirectory()) {
           throw new UnsafeLayerEntry(`hardlink '${header.name}' points at '${header.linkname}', which is not a file of this layer`)
         }
-        await this.parents(parts, true)
-        await this.clear(parts, false)
-        await link(this.hostPath(target), this.hostPath(parts))
+        this.parents(parts, true)
+        this.clear(parts, false)
+        linkSync(this.hostPath(target), this.hostPath(parts))
         return
       }
       default:
@@ -216,12 +238,12 @@ class LayerWriter {
     if (parts.length === 0) throw new UnsafeLayerEntry(`entry '${name}' names the layer's root but is not a directory`)
   }
 
-  private async whiteout(parts: ReadonlyArray<string>, name: string) {
+  private whiteout(parts: ReadonlyArray<string>, name: string) {
     const parent = parts.slice(0, -1)
     if (name === OPAQUE_MARKER) {
       // The layer's root cannot be opaque: nothing would be left of the image below it.
       if (parent.length === 0) return
-      await this.parents(parts, true)
+      this.parents(parts, true)
       this.opaque.add(parent.join("/"))
       return
     }
@@ -230,8 +252,9 @@ class LayerWriter {
     if (hidden.startsWith(WHITEOUT)) return
     if (hidden === "" || hidden === "." || hidden === "..") throw new UnsafeLayerEntry(`whiteout '${parts.join("/")}' names no file`)
     const target = [...parent, hidden]
-    await this.parents(target, true)
-    await this.clear(target, false)
+    this.parents(target, true)
+    this.clear(target, false)
+    this.written.delete(target.join("/"))
     this.whiteouts.add(target.join("/"))
   }
 
@@ -241,7 +264,7 @@ class LayerWriter {
     for (const path of this.whiteouts) {
       // A later entry may have replaced a parent with a symlink: tar would follow it, so such a whiteout (now pointless) is dropped.
       const parts = path.split("/")
-      if (await this.parents(parts, false).then(() => true, () => false)) whiteouts.push(path)
+      if (Either.isRight(Either.try(() => this.parents(parts, false)))) whiteouts.push(path)
     }
     if (whiteouts.length > 0) {
       const pack = tar.pack()
@@ -260,9 +283,9 @@ class LayerWriter {
     for (const [key, meta] of deepestFirst) {
       if (key !== "" && !this.dirs.has(key)) continue
       const path = key === "" ? this.root : this.hostPath(key.split("/"))
-      await lchown(path, meta.uid, meta.gid)
-      await chmod(path, meta.mode)
-      if (meta.mtime !== undefined) await utimes(path, meta.mtime, meta.mtime)
+      lchownSync(path, meta.uid, meta.gid)
+      chmodSync(path, meta.mode)
+      if (meta.mtime !== undefined) utimesSync(path, meta.mtime, meta.mtime)
     }
     return { opaque, skipped: this.skipped }
   }
@@ -279,8 +302,8 @@ export const unpackLayer = async (
   ids: IdMapping,
   signal: AbortSignal
 ): Promise<UnpackedLayer> => {
-  await mkdir(dir, { mode: 0o755 })
-  await lchown(dir, ids.uid, ids.gid)
+  mkdirSync(dir, { mode: 0o755 })
+  lchownSync(dir, ids.uid, ids.gid)
   // Stops a read that waits for bytes which will not come.
   signal.addEventListener("abort", () => chunks.destroy(), { once: true })
   const iterator = chunks[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>

@@ -1,6 +1,7 @@
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { gunzipSync, gzipSync } from "node:zlib"
@@ -16,7 +17,7 @@ import {
   twoLayers,
   writeFiles
 } from "../../support/ociImages.js"
-import { withLocal } from "../support.js"
+import { localLayer, withLocal } from "../support.js"
 
 const work = mkdtempSync(join(tmpdir(), "contree-sources-"))
 afterAll(() => rmSync(work, { recursive: true, force: true }))
@@ -92,6 +93,36 @@ describe("importing local sources", () => {
         const op = yield* importUrl(`tarball:${path}`)
         assert.strictEqual(op.status, "SUCCESS", op.error ?? "")
         assert.strictEqual(yield* text(op.resultImage!, "/etc/os-release"), "ID=test\n")
+      }), { baseImages: false }))
+
+  it.live("at start-up, an import a crash left EXECUTING fails and its staged layers go", () =>
+    Effect.gen(function*() {
+      const stateDir = join(work, "crashed")
+      yield* Effect.provide(Effect.void, localLayer(stateDir, { baseImages: false }))
+      const id = "21111111-2222-4333-8444-555555555555"
+      yield* Effect.gen(function*() {
+        const sql = yield* SqliteClient.SqliteClient
+        const metadata = JSON.stringify({ registry: { url: "oci-archive:/srv/a.tar" }, tag: null, timeout: 300 })
+        yield* sql`INSERT INTO operations (uuid, kind, status, error, image, result_image, metadata, owner, sandbox, created_at, finished_at)
+          VALUES (${id}, 'image_import', 'EXECUTING', NULL, NULL, NULL, ${metadata}, '999999999:1', NULL, ${Date.now()}, NULL)`
+      }).pipe(Effect.provide(SqliteClient.layer({ filename: join(stateDir, "engine.db") })))
+      const staged = join(stateDir, "tmp", `999999999-import-${id}`, "0123456789ab", "etc")
+      mkdirSync(staged, { recursive: true })
+      writeFileSync(join(staged, "half"), "half-written")
+
+      const op = yield* Effect.provide(Effect.flatMap(ContreeClient, (client) => client.getOperation(id)), localLayer(stateDir, { baseImages: false }))
+      assert.strictEqual(op.status, "FAILED")
+      assert.strictEqual(op.kind, "image_import")
+      assert.match(op.error ?? "", /interrupted/)
+      assert.deepStrictEqual(readdirSync(join(stateDir, "tmp")), [])
+      assert.deepStrictEqual(readdirSync(join(stateDir, "layers")), [])
+    }))
+
+  it.effect("whoami says the local backend imports", () =>
+    withLocal(() =>
+      Effect.gen(function*() {
+        const whoami = yield* Effect.flatMap(ContreeClient, (client) => client.whoami)
+        assert.deepStrictEqual(whoami["permissions"], { list: true, spawn: true, import: true })
       }), { baseImages: false }))
 
   it.effect("refuses relative paths and missing files at once", () =>

@@ -151,3 +151,23 @@ describe("unpackLayer", () => {
     })
   })
 })
+
+describe("unpackLayer: names met twice in one layer", () => {
+  it("lets the later entry win, whatever stood there", async () => {
+    const layer = await unpackMembers([
+      { name: "implicit/child", content: "under an implicit directory" },
+      { name: "implicit", content: "a file replaces the directory" },
+      { name: "twice", content: "first" },
+      { name: "twice", content: "second" },
+      { name: "gone", content: "x" },
+      { name: ".wh.gone" },
+      { name: "back", content: "x" },
+      { name: ".wh.back" },
+      { name: "back", content: "again" }
+    ])
+    assert.strictEqual(readFileSync(join(layer.dir, "implicit"), "utf8"), "a file replaces the directory")
+    assert.strictEqual(readFileSync(join(layer.dir, "twice"), "utf8"), "second")
+    assert.isTrue(lstatSync(join(layer.dir, "gone")).isCharacterDevice())
+    assert.strictEqual(readFileSync(join(layer.dir, "back"), "utf8"), "again")
+  })
+})
