@@ -94,11 +94,11 @@ describe("ContreeClientLive", () => {
         assert.strictEqual(seen[0]?.url.pathname, "/v1/images")
       }))
 
-    it.effect("sends cwd /root when the request leaves it to the backend", () =>
+    it.effect("leaves cwd out when the request leaves it to the server (ConTree: /root; contree-mcp serve: the image's WorkingDir)", () =>
       Effect.gen(function*() {
         const { cwd: _, ...withoutCwd } = spawnRequest
         const { seen } = yield* withClient(() => json({ uuid: "op-1" }, 202), (c) => c.spawnInstance(withoutCwd))
-        assert.strictEqual(JSON.parse(seen[0]?.body ?? "null").cwd, "/root")
+        assert.notProperty(JSON.parse(seen[0]?.body ?? "null"), "cwd")
       }))
 
     it.effect("sends the spawn request as a JSON body to POST /instances", () =>
