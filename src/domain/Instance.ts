@@ -81,6 +81,8 @@ export const InstanceMetadata = Schema.Struct({
   disposable: Schema.optional(Schema.NullOr(Schema.Boolean)),
   timeout: Schema.optional(Schema.NullOr(Schema.Number)),
   truncate_output_at: Schema.optional(Schema.NullOr(Schema.Number)),
+  stdin: Schema.optional(Schema.NullOr(OutputStream)),
+  files: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: InstanceFileSpec }))),
   result: Schema.optionalWith(Schema.NullOr(InstanceResult), { default: () => null })
 })
 export type InstanceMetadata = typeof InstanceMetadata.Type

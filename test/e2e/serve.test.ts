@@ -247,6 +247,8 @@ describeServe("contree-mcp serve: bad input", () => {
       return ["SUCCESS", "FAILED"].includes(op.status) ? op : undefined
     })
     expect(done.metadata).toMatchObject({ command: "pwd", shell: false, cwd: "/root", hostname: "linuxkit", timeout: 60, disposable: false })
+    // The whole request is echoed, stdin and files included (spec §2.11).
+    expect(done.metadata).toMatchObject({ stdin: { value: "", encoding: "ascii", truncated: false }, files: {}, truncate_output_at: 65536 })
     expect(done.metadata.result.stdout).toEqual({ value: "/root\n", encoding: "ascii", truncated: false })
   })
 })
