@@ -8,6 +8,7 @@ import { startFakeContreeApi } from "../test/fake/FakeContreeApi.js"
 import { localBench } from "./local.js"
 import { registryBench } from "./registry.js"
 import { rsyncBench } from "./rsync.js"
+import { serveBench } from "./serve.js"
 import { median, report } from "./stats.js"
 import { startupMedian } from "./startup.js"
 
@@ -67,6 +68,9 @@ try {
 
   process.stdout.write("\n")
   await registryBench(bin, env)
+
+  process.stdout.write("\n")
+  await serveBench(bin, env)
 
   process.stdout.write("\n")
   await rsyncBench(fake)

@@ -6,6 +6,7 @@ import { parseCli } from "./cli/Cli.js"
 import { doctor } from "./cli/doctor.js"
 import { reportFailure, serve } from "./mcp/serve.js"
 import { StderrLogger } from "./mcp/StderrLogger.js"
+import { serveApi } from "./serve/serveApi.js"
 
 const readIfExists = (path: string): string | undefined => {
   try {
@@ -29,6 +30,9 @@ switch (action._tag) {
     break
   case "Doctor":
     NodeRuntime.runMain(reportFailure(doctor(action.config)).pipe(Effect.provide(StderrLogger(action.config.logLevel))), quiet)
+    break
+  case "ServeApi":
+    NodeRuntime.runMain(serveApi(action.config, action.api), quiet)
     break
   default:
     process.stdout.write(`${action.text}\n`)

@@ -6,6 +6,7 @@ import { parse as parseIni } from "ini"
 import { expandHome } from "../files/expandHome.js"
 import { NETWORK_POLICIES } from "../local/SandboxNetwork.js"
 import type { BackendName, ContreeConfigShape, LogLevelName, ServerMode } from "../services/ContreeConfig.js"
+import { DEFAULT_SERVE_PORT, type ServeApiSettings } from "../serve/ServeApiSettings.js"
 import { serverName, version } from "../version.js"
 
 export type CliAction =
@@ -13,6 +14,7 @@ export type CliAction =
   | { readonly _tag: "Help"; readonly text: string }
   | { readonly _tag: "Version"; readonly text: string }
   | { readonly _tag: "Doctor"; readonly config: ContreeConfigShape }
+  | { readonly _tag: "ServeApi"; readonly config: ContreeConfigShape; readonly api: ServeApiSettings }
 
 /** A setting: its flag, its environment variable, where it lives in the INI file, and its default. */
 interface Setting {
@@ -39,6 +41,9 @@ const settings = {
   cacheGeneral: { flag: "cache-general", env: "CONTREE_MCP_CACHE_GENERAL", ini: ["cache", "general"], fallback: "~/.cache/contree_mcp/cache.db", help: "Cache database (the local backend's default: cache.db in its data dir)" },
   cachePruneDays: { flag: "cache-prune-days", env: "CONTREE_MCP_CACHE_PRUNE_DAYS", ini: ["cache", "prune_days"], fallback: "60", help: "Delete cache entries older than this many days; 0 keeps everything" },
   registryCredentials: { flag: "registry-credentials", env: "CONTREE_MCP_REGISTRY_CREDENTIALS", ini: ["registry", "credentials"], fallback: "~/.config/contree/registry-credentials.json", help: "Registry credential file (created with mode 0600)" },
+  serveListen: { flag: "serve-listen", env: "CONTREE_MCP_SERVE_LISTEN", ini: ["serve", "listen"], fallback: "127.0.0.1", help: "serve: address to listen on" },
+  servePort: { flag: "serve-port", env: "CONTREE_MCP_SERVE_PORT", ini: ["serve", "port"], fallback: String(DEFAULT_SERVE_PORT), help: "serve: port" },
+  serveTokenFile: { flag: "serve-token-file", env: "CONTREE_MCP_SERVE_TOKEN_FILE", ini: ["serve", "token_file"], fallback: undefined, help: "serve: the API token's file, created (0600) with a new token when missing; default serve-token in the data dir. CONTREE_MCP_SERVE_TOKEN, when set, is used instead" },
   insecureRegistries: { flag: "insecure-registries", env: "CONTREE_MCP_INSECURE_REGISTRIES", ini: ["registry", "insecure"], fallback: undefined, help: "Comma-separated registries (host or host:port) reached over plain HTTP; loopback ones always are" }
 } satisfies Record<string, Setting>
 
@@ -58,6 +63,7 @@ export const helpText = (): string => {
     "",
     `Usage: ${serverName} [options]            serve MCP (stdio by default)`,
     `       ${serverName} doctor [options]     show the backend and the sandbox isolation and limits in force`,
+    `       ${serverName} serve [options]      serve the local engine as the ConTree REST API v1 (http://127.0.0.1:${DEFAULT_SERVE_PORT}/v1)`,
     "",
     "Options (command line > environment > config file > default):",
     ...rows,
@@ -107,8 +113,8 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
   if (parsed.values["help"] === true) return Either.right({ _tag: "Help", text: helpText() })
   if (parsed.values["version"] === true) return Either.right({ _tag: "Version", text: `${serverName} ${version}` })
   const command = parsed.positionals.join(" ")
-  if (command !== "" && command !== "doctor") {
-    return Either.left(`unknown command '${command}': the only command is 'doctor'.\nRun '${serverName} --help' for the options.`)
+  if (command !== "" && command !== "doctor" && command !== "serve") {
+    return Either.left(`unknown command '${command}': the commands are 'doctor' and 'serve'.\nRun '${serverName} --help' for the options.`)
   }
 
   const configPath = expandHome(env["CONTREE_MCP_CONFIG"] || defaultConfigPath)
@@ -143,6 +149,8 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
   if (level === undefined) return invalid("logLevel", value("logLevel")!, "use debug, info, warning, error or critical")
   const port = Number(value("httpPort"))
   if (!Number.isInteger(port) || port < 0 || port > 65535) return invalid("httpPort", value("httpPort")!, "use a port number from 0 to 65535")
+  const servePort = Number(value("servePort"))
+  if (!Number.isInteger(servePort) || servePort < 0 || servePort > 65535) return invalid("servePort", value("servePort")!, "use a port number from 0 to 65535")
   const pruneDays = Number(value("cachePruneDays"))
   if (!Number.isFinite(pruneDays)) return invalid("cachePruneDays", value("cachePruneDays")!, "use a number of days")
   const url = value("url")!
@@ -159,23 +167,34 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
   const cachePath = (key: "cacheFiles" | "cacheGeneral", file: string) =>
     expandHome(configured(key) ?? (backend === "local" ? join(dataDir, file) : settings[key].fallback))
 
-  return Either.right({
-    _tag: command === "doctor" ? "Doctor" : "Serve",
-    config: {
-      backend: backend satisfies BackendName,
-      dataDir,
-      network,
-      url,
-      token: token ? Option.some(Redacted.make(token.trim())) : Option.none(),
-      mode: mode satisfies ServerMode,
-      logLevel: level,
-      httpListen: value("httpListen")!,
-      httpPort: port,
-      cacheFiles: cachePath("cacheFiles", "files.db"),
-      cacheGeneral: cachePath("cacheGeneral", "cache.db"),
-      cachePruneDays: pruneDays,
-      registryCredentials: expandHome(value("registryCredentials")!),
-      insecureRegistries: (value("insecureRegistries") ?? "").split(",").map((entry) => entry.trim()).filter((entry) => entry !== "")
-    }
-  })
+  const config: ContreeConfigShape = {
+    backend: backend satisfies BackendName,
+    dataDir,
+    network,
+    url,
+    token: token ? Option.some(Redacted.make(token.trim())) : Option.none(),
+    mode: mode satisfies ServerMode,
+    logLevel: level,
+    httpListen: value("httpListen")!,
+    httpPort: port,
+    cacheFiles: cachePath("cacheFiles", "files.db"),
+    cacheGeneral: cachePath("cacheGeneral", "cache.db"),
+    cachePruneDays: pruneDays,
+    registryCredentials: expandHome(value("registryCredentials")!),
+    insecureRegistries: (value("insecureRegistries") ?? "").split(",").map((entry) => entry.trim()).filter((entry) => entry !== "")
+  }
+  if (command === "serve") {
+    const serveToken = env["CONTREE_MCP_SERVE_TOKEN"]?.trim()
+    return Either.right({
+      _tag: "ServeApi",
+      config,
+      api: {
+        listen: value("serveListen")!,
+        port: servePort,
+        token: serveToken ? Option.some(Redacted.make(serveToken)) : Option.none(),
+        tokenFile: expandHome(value("serveTokenFile") ?? join(dataDir, "serve-token"))
+      }
+    })
+  }
+  return Either.right({ _tag: command === "doctor" ? "Doctor" : "Serve", config })
 }

@@ -51,7 +51,7 @@ export class InstanceResult extends Schema.Class<InstanceResult>("InstanceResult
 
 /**
  * The body of `POST /instances`. Every field is sent explicitly (server defaults differ from ours),
- * except `cwd`: absent, the local engine takes the image's working directory and the cloud client sends `/root`.
+ * except `cwd`: absent, the server picks it (the local engine: the image's working directory; ConTree: `/root`).
  */
 export const SpawnRequest = Schema.Struct({
   command: Schema.String,
@@ -81,6 +81,54 @@ export const InstanceMetadata = Schema.Struct({
   disposable: Schema.optional(Schema.NullOr(Schema.Boolean)),
   timeout: Schema.optional(Schema.NullOr(Schema.Number)),
   truncate_output_at: Schema.optional(Schema.NullOr(Schema.Number)),
+  stdin: Schema.optional(Schema.NullOr(OutputStream)),
+  files: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: InstanceFileSpec }))),
   result: Schema.optionalWith(Schema.NullOr(InstanceResult), { default: () => null })
 })
 export type InstanceMetadata = typeof InstanceMetadata.Type
+
+/** Absent and null both take the server's default, as clients serialise unset fields either way. */
+const serverDefault = <S extends Schema.Schema.Any>(schema: S, value: () => Schema.Schema.Type<S>) =>
+  Schema.optionalWith(schema, { default: value, nullable: true })
+
+/** An octal string ("0644", "0o100644") or an integer, as clients send either; kept as four octal digits when an integer. */
+const FileMode = Schema.Union(
+  Schema.String,
+  Schema.transform(Schema.NonNegativeInt, Schema.String, {
+    strict: true,
+    decode: (mode) => (mode & 0o7777).toString(8).padStart(4, "0"),
+    encode: (mode) => parseInt(mode, 8)
+  })
+)
+
+/**
+ * `POST /instances` as a server accepts it (spec §3.12): only `command` and `image` are required,
+ * every other field takes the server default, unknown fields (`result`, `preserve_env`) are ignored.
+ * Decodes to the same type as `SpawnRequest`, which clients send in full.
+ */
+export const SpawnRequestBody = Schema.Struct({
+  command: Schema.String,
+  image: Schema.String,
+  hostname: serverDefault(Schema.String, () => "linuxkit"),
+  args: serverDefault(Schema.Array(Schema.String), () => []),
+  shell: serverDefault(Schema.Boolean, () => false),
+  env: serverDefault(Schema.Record({ key: Schema.String, value: Schema.String }), () => ({})),
+  // Absent: the image's working directory, else /root (the engine decides, as it knows the image).
+  cwd: Schema.optionalWith(Schema.String, { nullable: true }),
+  disposable: serverDefault(Schema.Boolean, () => false),
+  stdin: serverDefault(OutputStream, () => new OutputStream({})),
+  timeout: serverDefault(Schema.Int, () => 60),
+  truncate_output_at: serverDefault(Schema.Int, () => 65536),
+  files: serverDefault(
+    Schema.Record({
+      key: Schema.String,
+      value: Schema.Struct({
+        uuid: Schema.String,
+        mode: serverDefault(FileMode, () => "0644"),
+        uid: serverDefault(Schema.Int, () => 0),
+        gid: serverDefault(Schema.Int, () => 0)
+      })
+    }),
+    () => ({})
+  )
+})

@@ -95,3 +95,16 @@ export const operationListItems = (list: typeof OperationList.Type): ReadonlyArr
 
 /** `{"uuid": ...}` answered by spawn and import. */
 export const CreatedOperation = Schema.Struct({ uuid: Schema.optionalWith(Schema.String, { default: () => "" }) })
+
+/**
+ * `POST /images/import` as a server accepts it (spec §3.2): `tag` may be null, `timeout` defaults
+ * to 300 s, and empty credentials mean an anonymous pull.
+ */
+export const ImportRequestBody = Schema.Struct({
+  registry: Schema.Struct({
+    url: Schema.String,
+    credentials: Schema.optionalWith(Schema.Struct({ username: Schema.String, password: Schema.String }), { nullable: true })
+  }),
+  tag: Schema.optionalWith(Schema.String, { nullable: true }),
+  timeout: Schema.optionalWith(Schema.Int, { default: () => 300, nullable: true })
+})

@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises"
 import { release } from "node:os"
 import { Image, ImageList } from "../domain/Image.js"
 import { redact } from "../domain/redact.js"
-import { parseLocalImportUrl } from "../domain/RegistryUrl.js"
+import { isLoopbackHost, parseLocalImportUrl } from "../domain/RegistryUrl.js"
 import { DirectoryListing, UploadedFile } from "../domain/Inspect.js"
 import { SpawnRequest } from "../domain/Instance.js"
 import { CreatedOperation, ImportRequest, Operation, OperationList, operationListItems } from "../domain/Operation.js"
@@ -147,9 +147,6 @@ export const makeContreeClientHttp = Effect.gen(function*() {
 
   const seg = encodeURIComponent
 
-/** What `contree_run` documents when no cwd is given and the cloud knows no better. */
-const DEFAULT_CWD = "/root"
-
   const getJson = <A, I>(path: string, schema: Schema.Schema<A, I>, params: Record<string, string | undefined> = {}) => {
     const call = { method: "GET", path }
     return send(call, HttpClientRequest.get(path).pipe(HttpClientRequest.setUrlParams(definedParams(params)), HttpClientRequest.acceptJson), decode(call, schema))
@@ -198,6 +195,9 @@ const DEFAULT_CWD = "/root"
     ))
   }
 
+  // A server on loopback (`contree-mcp serve`) shares this machine, so a file path names the same file there.
+  const sameMachine = isLoopbackHost(new URL(config.url).host)
+
   return ContreeClient.of({
     listImages: (q) =>
       getJson("/images", ImageList, {
@@ -209,12 +209,12 @@ const DEFAULT_CWD = "/root"
         until: q.until
       }).pipe(Effect.map((list) => list.images)),
     importImage: (request) =>
-      Option.isSome(parseLocalImportUrl(request.registry.url))
+      Option.isSome(parseLocalImportUrl(request.registry.url)) && !sameMachine
         ? Effect.fail(
           new ContreeApiError({
             reason: "InvalidRequest",
-            message: `'${request.registry.url}' is a file on this machine, which only the local backend can import ` +
-              "(--backend local); ConTree cloud imports from registries",
+            message: `'${request.registry.url}' is a file on this machine, which only the local backend (--backend local) ` +
+              "or a contree-mcp serve on this machine can import; ConTree cloud imports from registries",
             method: "POST",
             path: "/images/import"
           })
@@ -268,7 +268,7 @@ const DEFAULT_CWD = "/root"
     // The cloud decides its sandboxes' network itself: a per-run choice it cannot honour is refused, not dropped.
     spawnInstance: (request, options) =>
       options?.network === undefined
-        ? createOperation("/instances", Schema.encodeSync(SpawnRequest)({ ...request, cwd: request.cwd ?? DEFAULT_CWD }))
+        ? createOperation("/instances", Schema.encodeSync(SpawnRequest)(request))
         : Effect.fail(fail(
           { method: "POST", path: "/instances" },
           "InvalidRequest",

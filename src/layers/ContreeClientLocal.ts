@@ -1,25 +1,23 @@
 import { Effect, Layer, Option, Stream } from "effect"
 import { LocalEngine } from "../local/LocalEngine.js"
-import type { LocalEngineError } from "../local/LocalEngineError.js"
+import { httpStatus, type LocalEngineError } from "../local/LocalEngineError.js"
 import { ContreeClient } from "../services/ContreeClient.js"
-import { type ApiErrorReason, ContreeApiError } from "../services/ContreeError.js"
-
-/** The status the cloud answers in the same situation, so both backends fail alike. */
-const STATUS: Record<LocalEngineError["reason"], readonly [ApiErrorReason, number]> = {
-  InvalidRequest: ["InvalidRequest", 400],
-  NotFound: ["NotFound", 404],
-  Conflict: ["Conflict", 409],
-  Unavailable: ["Server", 503],
-  Internal: ["Server", 500]
-}
+import { ContreeApiError, reasonForStatus } from "../services/ContreeError.js"
 
 /** Each method named by the REST call it stands for: errors carry the same method and path as the cloud client's. */
 const call = (method: string, path: string) => (error: LocalEngineError) => {
-  const [reason, status] = STATUS[error.reason]
-  return new ContreeApiError({ reason, status, message: error.message, method, path })
+  const status = httpStatus[error.reason]
+  return new ContreeApiError({ reason: reasonForStatus(status), status, message: error.message, method, path })
 }
 
 const seg = encodeURIComponent
+
+/** What `whoami` tells of the local engine, in process and through `contree-mcp serve`. */
+export const localWhoami = (engine: LocalEngine["Type"]) => ({
+  backend: "local",
+  permissions: { list: true, spawn: true, import: true },
+  host: engine.describe
+})
 
 /** `ContreeClient` over the embedded local engine: real sandboxes on this machine, no token. */
 export const makeContreeClientLocal = Effect.gen(function*() {
@@ -45,11 +43,7 @@ export const makeContreeClientLocal = Effect.gen(function*() {
     listOperations: (query) => engine.listOperations(query).pipe(Effect.mapError(call("GET", "/operations"))),
     getOperation: (uuid) => engine.getOperation(uuid).pipe(Effect.mapError(call("GET", `/operations/${seg(uuid)}`))),
     cancelOperation: (uuid) => engine.cancelOperation(uuid).pipe(Effect.mapError(call("DELETE", `/operations/${seg(uuid)}`))),
-    whoami: Effect.succeed({
-      backend: "local",
-      permissions: { list: true, spawn: true, import: true },
-      host: engine.describe
-    })
+    whoami: Effect.succeed(localWhoami(engine))
   })
 })
 

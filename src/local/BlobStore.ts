@@ -1,10 +1,10 @@
 import type { SqlClient } from "@effect/sql"
-import { Effect, Option } from "effect"
+import { Effect, Option, Stream } from "effect"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import { createReadStream } from "node:fs"
 import { mkdir, open, rename, rm } from "node:fs/promises"
 import { dirname, join } from "node:path"
-import type { UploadBody } from "../services/ContreeClient.js"
+import type { EngineUpload } from "./LocalEngine.js"
 import { internal, type LocalEngineError } from "./LocalEngineError.js"
 import { blobPath, type StatePaths } from "./StatePaths.js"
 
@@ -43,41 +43,36 @@ export const makeBlobStore = (sql: SqlClient.SqlClient, paths: StatePaths) => {
       Effect.mapError(internal("cannot read the file records"))
     )
 
-  /** Copies the body into a staging file while hashing it, so a large file is never held in memory. */
-  const stage = (body: UploadBody) =>
-    Effect.tryPromise({
-      try: async () => {
-        await mkdir(paths.tmp, { recursive: true })
-        const temp = join(paths.tmp, `${process.pid}-upload-${randomBytes(8).toString("hex")}`)
-        const hash = createHash("sha256")
-        const handle = await open(temp, "wx", 0o600)
-        let size = 0
-        try {
-          if (body._tag === "Bytes") {
-            hash.update(body.bytes)
-            size = body.bytes.length
-            await handle.write(body.bytes)
-          } else {
-            for await (const chunk of createReadStream(body.path, { highWaterMark: CHUNK })) {
-              const bytes = chunk as Buffer
-              hash.update(bytes)
-              size += bytes.length
-              await handle.write(bytes)
-            }
-          }
-          await handle.sync()
-        } catch (error) {
-          await handle.close()
-          await rm(temp, { force: true })
-          throw error
-        }
-        await handle.close()
-        return { temp, sha256: hash.digest("hex"), size }
-      },
-      catch: fail
+  const chunks = (body: EngineUpload): Stream.Stream<Uint8Array, LocalEngineError> =>
+    body._tag === "Bytes"
+      ? Stream.make(body.bytes)
+      : body._tag === "File"
+      ? Stream.fromAsyncIterable(createReadStream(body.path, { highWaterMark: CHUNK }), fail).pipe(Stream.map((chunk) => chunk as Uint8Array))
+      : body.stream
+
+  /** Copies the body into a staging file while hashing it, so a large file is never held in memory; nothing is left on failure. */
+  const stage = (body: EngineUpload) =>
+    Effect.gen(function*() {
+      const temp = join(paths.tmp, `${process.pid}-upload-${randomBytes(8).toString("hex")}`)
+      const hash = createHash("sha256")
+      const io = <A>(f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: fail })
+      const size = yield* Effect.acquireUseRelease(
+        io(() => mkdir(paths.tmp, { recursive: true }).then(() => open(temp, "wx", 0o600))),
+        (handle) =>
+          Stream.runFoldEffect(chunks(body), 0, (written, chunk) => {
+            hash.update(chunk)
+            return io(() => handle.write(chunk)).pipe(Effect.as(written + chunk.length))
+          }).pipe(Effect.tap(() => io(() => handle.sync()))),
+        (handle, exit) =>
+          Effect.promise(async () => {
+            await handle.close().catch(() => undefined)
+            if (exit._tag === "Failure") await rm(temp, { force: true })
+          })
+      )
+      return { temp, sha256: hash.digest("hex"), size }
     })
 
-  const upload = (body: UploadBody): Effect.Effect<StoredFile, LocalEngineError> =>
+  const upload = (body: EngineUpload): Effect.Effect<StoredFile, LocalEngineError> =>
     Effect.gen(function*() {
       const staged = yield* stage(body)
       const existing = yield* byHash(staged.sha256)

@@ -6,6 +6,9 @@ import type { ImportRequest, Operation, OperationSummary } from "../domain/Opera
 import type { ListImagesQuery, ListOperationsQuery, SpawnOptions, UploadBody } from "../services/ContreeClient.js"
 import type { LocalEngineError } from "./LocalEngineError.js"
 
+/** Bytes to store: what a client uploads (`UploadBody`), or a request body `contree-mcp serve` streams through. */
+export type EngineUpload = UploadBody | { readonly _tag: "Stream"; readonly stream: Stream.Stream<Uint8Array, LocalEngineError> }
+
 /**
  * Real sandboxes on this machine, with the cloud API's semantics: images are immutable stacks of
  * layer directories, a run is bubblewrap over overlayfs, operations queue and finish as in the
@@ -23,7 +26,7 @@ export class LocalEngine extends Context.Tag("contree/LocalEngine")<LocalEngine,
   readonly readFile: (uuid: string, path: string) => Effect.Effect<Uint8Array, LocalEngineError>
   readonly downloadFile: (uuid: string, path: string) => Stream.Stream<Uint8Array, LocalEngineError>
   readonly fileExists: (uuid: string, path: string) => Effect.Effect<boolean, LocalEngineError>
-  readonly uploadFile: (body: UploadBody) => Effect.Effect<UploadedFile, LocalEngineError>
+  readonly uploadFile: (body: EngineUpload) => Effect.Effect<UploadedFile, LocalEngineError>
   readonly findFileByHash: (sha256: string) => Effect.Effect<Option.Option<UploadedFile>, LocalEngineError>
   readonly findFileByUuid: (uuid: string) => Effect.Effect<Option.Option<UploadedFile>, LocalEngineError>
   /** Queues an import from a registry or a local layout or archive (`openSource`); the operation id comes back at once. */

@@ -7,6 +7,15 @@ import { Schema } from "effect"
 export const LocalErrorReason = Schema.Literal("InvalidRequest", "NotFound", "Conflict", "Unavailable", "Internal")
 export type LocalErrorReason = typeof LocalErrorReason.Type
 
+/** The status the cloud answers in each situation: `serve` sends it, `ContreeClientLocal` reports it, so both fail alike. */
+export const httpStatus: Record<LocalErrorReason, number> = {
+  InvalidRequest: 400,
+  NotFound: 404,
+  Conflict: 409,
+  Unavailable: 503,
+  Internal: 500
+}
+
 export class LocalEngineError extends Schema.TaggedError<LocalEngineError>()("LocalEngineError", {
   reason: LocalErrorReason,
   message: Schema.String,

@@ -4,7 +4,8 @@ import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js"
 import { Duration, Effect, Schedule } from "effect"
 import { randomUUID } from "node:crypto"
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http"
-import { type AddressInfo, isIP } from "node:net"
+import type { AddressInfo } from "node:net"
+import { makeHostGuard } from "../http/HostGuard.js"
 import { version, serverName } from "../version.js"
 import { renderDocsPage } from "./DocsPage.js"
 import { makeHttpSessions } from "./HttpSessions.js"
@@ -16,36 +17,6 @@ export interface HttpOptions {
 }
 
 const MAX_BODY = 8 * 1024 * 1024
-const loopbackNames = ["localhost", "127.0.0.1", "[::1]"]
-
-/** `host[:port]` without the port, keeping IPv6 brackets. */
-const hostName = (hostHeader: string): string => hostHeader.replace(/:\d+$/, "").toLowerCase()
-
-const isIpLiteral = (host: string): boolean => isIP(host.replace(/^\[(.*)\]$/, "$1")) !== 0
-
-/**
- * DNS-rebinding defence: a web page can make a browser send requests to this port under the
- * page's own domain name, so requests are served only when addressed to a loopback name, to the
- * listen address, or (when listening on every interface) to any IP literal, which no DNS answer
- * can forge. Browser requests must come from such an origin too.
- */
-const makeGuard = (listen: string) => {
-  const wildcard = listen === "0.0.0.0" || listen === "::"
-  const allowed = new Set([...loopbackNames, isIP(listen) === 6 ? `[${listen}]` : listen.toLowerCase()])
-  const acceptable = (host: string) => allowed.has(host) || (wildcard && isIpLiteral(host))
-  return (req: IncomingMessage): boolean => {
-    const host = req.headers.host
-    if (host === undefined || !acceptable(hostName(host))) return false
-    const origin = req.headers.origin
-    if (origin === undefined) return true
-    try {
-      return acceptable(new URL(origin).hostname.toLowerCase())
-    } catch {
-      return false
-    }
-  }
-}
-
 const sendJson = (res: ServerResponse, status: number, body: unknown) => {
   res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body))
 }
@@ -81,7 +52,7 @@ const readJson = (req: IncomingMessage): Promise<unknown> =>
 export const serveHttp = (createServer: () => Server, registry: Registry, options: HttpOptions, connected: Set<Server>) =>
   Effect.gen(function*() {
     const sessions = makeHttpSessions<StreamableHTTPServerTransport>()
-    const allowed = makeGuard(options.listen)
+    const guard = makeHostGuard(options.listen)
     let docsPage = ""
 
     const startSession = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {
@@ -103,7 +74,7 @@ export const serveHttp = (createServer: () => Server, registry: Registry, option
     }
 
     const handle = async (req: IncomingMessage, res: ServerResponse) => {
-      if (!allowed(req)) return rpcError(res, 403, "Forbidden: Host or Origin is not a loopback address of this server")
+      if (!guard({ host: req.headers.host, origin: req.headers.origin })) return rpcError(res, 403, "Forbidden: Host or Origin is not a loopback address of this server")
       const path = new URL(req.url ?? "/", "http://localhost").pathname
       if (path === "/" && (req.method === "GET" || req.method === "HEAD")) {
         res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(req.method === "GET" ? docsPage : undefined)

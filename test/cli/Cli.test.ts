@@ -92,9 +92,35 @@ describe("parseCli", () => {
     assert.strictEqual(dataDir(["--data-dir", "~/state"], { XDG_DATA_HOME: "/xdg" }), join(homedir(), "state"))
   })
 
-  it("knows the doctor command and refuses others", () => {
+  it("knows the doctor and serve commands and refuses others", () => {
     assert.strictEqual(Either.getOrThrow(parseCli(["doctor"], {}, () => undefined))._tag, "Doctor")
-    assert.include(Either.getLeft(parseCli(["serve"], {}, () => undefined)).pipe(Option.getOrThrow), "unknown command 'serve'")
+    assert.strictEqual(Either.getOrThrow(parseCli(["serve"], {}, () => undefined))._tag, "ServeApi")
+    assert.include(Either.getLeft(parseCli(["run"], {}, () => undefined)).pipe(Option.getOrThrow), "unknown command 'run'")
+  })
+
+  it("serve: loopback on 9453 with the token file in the data dir by default; flags, env and INI override", () => {
+    const api = (argv: ReadonlyArray<string>, env: Record<string, string> = {}, ini?: string) => {
+      const parsed = action(["serve", ...argv], env, ini)
+      return parsed._tag === "ServeApi" ? parsed.api : assert.fail(`expected ServeApi, got ${parsed._tag}`)
+    }
+    const defaults = api(["--data-dir", "/srv/contree"])
+    assert.deepStrictEqual({ ...defaults, token: Option.isNone(defaults.token) }, {
+      listen: "127.0.0.1",
+      port: 9453,
+      token: true,
+      tokenFile: "/srv/contree/serve-token"
+    })
+    const set = api(["--serve-listen", "0.0.0.0", "--serve-port", "8080"], { CONTREE_MCP_SERVE_TOKEN: " team-token \n", CONTREE_MCP_SERVE_TOKEN_FILE: "/run/token" })
+    assert.deepStrictEqual({ ...set, token: Option.map(set.token, Redacted.value) }, {
+      listen: "0.0.0.0",
+      port: 8080,
+      token: Option.some("team-token"),
+      tokenFile: "/run/token"
+    })
+    assert.strictEqual(api([], {}, "[serve]\nport = 7000\ntoken_file = ~/t\n").port, 7000)
+    assert.include(failure(["serve", "--serve-port", "http"]), "invalid serve-port 'http'")
+    // The token itself has no flag: command lines show up in process listings.
+    assert.include(failure(["serve", "--serve-token", "x"]), "serve-token")
   })
 
   it("takes a flag over the environment over the INI file", () => {
@@ -215,7 +241,7 @@ describe("parseCli", () => {
 
   it("refuses unknown flags and positional arguments", () => {
     assert.include(failure(["--colour=red"]), "--colour")
-    assert.include(failure(["serve"]), "--help")
+    assert.include(failure(["serve", "now"]), "--help")
   })
 
   it("keeps the token redacted in every text form of the config, trimmed", () => {

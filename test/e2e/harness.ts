@@ -3,7 +3,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 
@@ -157,3 +157,86 @@ export const waitFor = async <A>(what: string, probe: () => A | undefined | Prom
     await new Promise((done) => setTimeout(done, 20))
   }
 }
+
+export interface ServeApi {
+  /** The API's base URL, without `/v1`: what `--url` takes. */
+  readonly url: string
+  readonly port: number
+  readonly token: string
+  readonly pid: number
+  readonly stderr: () => string
+  readonly stop: () => Promise<void>
+}
+
+/**
+ * `contree-mcp serve` on `dataDir` and an ephemeral port; waits for the address it prints and
+ * reads the token it generated from the data dir (or uses `token`, given in the environment).
+ */
+export const startServeApi = async (options: { readonly dataDir: string; readonly token?: string; readonly args?: ReadonlyArray<string> }): Promise<ServeApi> => {
+  const { env, home } = sandboxEnv({ extraEnv: options.token === undefined ? {} : { CONTREE_MCP_SERVE_TOKEN: options.token } })
+  const child = spawn(process.execPath, [binPath, "serve", "--data-dir", options.dataDir, "--serve-port", "0", ...(options.args ?? [])], {
+    env,
+    stdio: ["ignore", "ignore", "pipe"]
+  })
+  let stderr = ""
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8")
+      const match = /ConTree API at (http:\/\/\S+) /.exec(stderr)
+      if (match?.[1] !== undefined) resolveUrl(match[1])
+    })
+    child.once("exit", (code) => reject(new Error(`contree-mcp serve exited with ${code}: ${stderr}`)))
+  })
+  const exited = new Promise((done) => child.once("exit", done))
+  return {
+    url,
+    port: Number(new URL(url).port),
+    token: options.token ?? readFileSync(join(options.dataDir, "serve-token"), "utf8").trim(),
+    pid: child.pid!,
+    stderr: () => stderr,
+    stop: async () => {
+      if (child.exitCode === null) child.kill("SIGTERM")
+      await exited
+      rmSync(home, { recursive: true, force: true })
+    }
+  }
+}
+
+/** An MCP server on the cloud backend pointed at a `contree-mcp serve`. */
+export const connectToServe = (api: ServeApi, extraEnv: Record<string, string> = {}): Promise<Connected> =>
+  connectStdio({ url: api.url, token: api.token, args: ["--backend", "cloud"], extraEnv })
+
+/** One way for an MCP server to reach the local engine over a data dir; `stop` ends whatever `connect` started. */
+export interface EngineBackend {
+  readonly name: string
+  /** The engine runs inside the MCP server, which then learns of progress and completions without polling. */
+  readonly inProcess: boolean
+  readonly connect: (dataDir: string) => Promise<{ readonly server: Connected; readonly stop: () => Promise<void> }>
+}
+
+/** The local engine in process (`--backend local`), and behind `contree-mcp serve` (`--backend cloud --url`): suites run on both. */
+export const engineBackends: ReadonlyArray<EngineBackend> = [
+  {
+    name: "local backend over stdio",
+    inProcess: true,
+    connect: async (dataDir) => {
+      const server = await connectLocal({ dataDir })
+      return { server, stop: () => server.close() }
+    }
+  },
+  {
+    name: "cloud backend through contree-mcp serve",
+    inProcess: false,
+    connect: async (dataDir) => {
+      const api = await startServeApi({ dataDir })
+      const server = await connectToServe(api)
+      return {
+        server,
+        stop: async () => {
+          await server.close()
+          await api.stop()
+        }
+      }
+    }
+  }
+]

@@ -60,6 +60,22 @@ describe("ContreeClientLive", () => {
         assert.strictEqual(seen[0]?.url.href, `https://gw.example.com/contree/v1/inspect/${IMAGE}/`)
       }))
 
+    it.effect("sends a local archive import only to a server on this machine (contree-mcp serve on loopback)", () =>
+      Effect.gen(function*() {
+        const request = { registry: { url: "oci-archive:/srv/images/app.tar:v1" }, timeout: 300 }
+        for (const url of ["http://127.0.0.1:9453", "http://localhost:9453", "http://[::1]:9453"]) {
+          const { result, seen } = yield* withClient(() => json({ uuid: "op-1" }, 201), (c) => c.importImage(request), { config: { url } })
+          assert.strictEqual(result, "op-1", url)
+          assert.deepStrictEqual(JSON.parse(seen[0]?.body ?? "null"), request)
+        }
+        const { error, seen } = yield* failureOf(() => json({ uuid: "op-1" }, 201), (c) => c.importImage(request), {
+          config: { url: "https://contree.example.com" }
+        })
+        assert.strictEqual(error.reason, "InvalidRequest")
+        assert.match(error.message, /only the local backend .* or a contree-mcp serve on this machine can import/)
+        assert.deepStrictEqual(seen, [])
+      }))
+
     it.effect("authenticates with a bearer token and names itself in User-Agent", () =>
       Effect.gen(function*() {
         const { seen } = yield* withClient(() => json(imageBody), (c) => c.getImage(IMAGE))
@@ -78,11 +94,11 @@ describe("ContreeClientLive", () => {
         assert.strictEqual(seen[0]?.url.pathname, "/v1/images")
       }))
 
-    it.effect("sends cwd /root when the request leaves it to the backend", () =>
+    it.effect("leaves cwd out when the request leaves it to the server (ConTree: /root; contree-mcp serve: the image's WorkingDir)", () =>
       Effect.gen(function*() {
         const { cwd: _, ...withoutCwd } = spawnRequest
         const { seen } = yield* withClient(() => json({ uuid: "op-1" }, 202), (c) => c.spawnInstance(withoutCwd))
-        assert.strictEqual(JSON.parse(seen[0]?.body ?? "null").cwd, "/root")
+        assert.notProperty(JSON.parse(seen[0]?.body ?? "null"), "cwd")
       }))
 
     it.effect("sends the spawn request as a JSON body to POST /instances", () =>
