@@ -146,9 +146,34 @@ export interface RunCgroup {
 const attempt = (what: string, f: () => void): Effect.Effect<void, Error> =>
   Effect.try({ try: f, catch: (error) => new Error(`${what}: ${describeCause(error)}`) })
 
-/** Removes a group once its processes have exited (that can lag a moment behind their kill). */
+/** Sends SIGKILL to every process still in the group. */
+const killMembers = (dir: string): void => {
+  let pids: Array<string>
+  try {
+    pids = readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter((pid) => pid !== "")
+  } catch {
+    return
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(Number(pid), "SIGKILL")
+    } catch {
+      // it has just exited
+    }
+  }
+}
+
+/**
+ * Removes a group, killing what is left in it first: a sandbox's pid 1 can outlive its killed
+ * parent when the kill lands before bwrap has set its parent-death signal, and only the group
+ * still knows it. Exited processes can linger a moment, so the removal is retried.
+ */
 const removeDirectory = (dir: string): Effect.Effect<void> =>
-  Effect.try(() => existsSync(dir) && rmdirSync(dir)).pipe(
+  Effect.try(() => {
+    if (!existsSync(dir)) return
+    killMembers(dir)
+    rmdirSync(dir)
+  }).pipe(
     Effect.retry(Schedule.spaced("10 millis").pipe(Schedule.intersect(Schedule.recurs(200)))),
     Effect.catchAll((error) => Effect.logWarning(`could not remove control group ${dir}: ${describeCause(error)}`))
   )
@@ -158,8 +183,17 @@ export const runCgroup = (support: CgroupSupport, name: string, limits: CgroupLi
   if (support._tag === "None") return Effect.succeed(undefined)
   const group = `${PREFIX}${process.pid}-${name}`
   if (support._tag === "V1") {
-    const dirs = [...new Set(Object.values(support.parents))].map((parent) => join(parent, group))
-    const dir = (controller: V1Controller) => support.parents[controller] && join(support.parents[controller], group)
+    // Each hierarchy joined costs a write per process moved: only those that cap or count something.
+    const needed: ReadonlyArray<V1Controller> = [
+      "memory",
+      "cpuacct",
+      ...(limits.pids === null ? [] : ["pids" as const]),
+      ...(limits.cpus === null ? [] : ["cpu" as const])
+    ]
+    const parents = needed.flatMap((controller) => support.parents[controller] ?? [])
+    const dirs = [...new Set(parents)].map((parent) => join(parent, group))
+    const dir = (controller: V1Controller) =>
+      needed.includes(controller) && support.parents[controller] ? join(support.parents[controller], group) : undefined
     const memory = dir("memory")
     const create = attempt("cannot create the run's control group", () => {
       for (const d of dirs) mkdirSync(d)

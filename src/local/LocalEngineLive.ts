@@ -26,11 +26,14 @@ import { recover } from "./Recovery.js"
 import { removeTree } from "./removeTree.js"
 import { executeRun, newLayerId, type RunContext } from "./RunExecution.js"
 import { type RunRequest, validateRunRequest } from "./RunRequest.js"
+import { makeSandboxPool } from "./SandboxPool.js"
 import type { SandboxHost } from "./SandboxProcess.js"
 import { layerDir, statePaths, type StatePaths } from "./StatePaths.js"
 
 const BUSYBOX_TAG = "busybox:latest"
 const SHUTDOWN = "interrupted: the server shut down before the operation finished"
+/** Sandboxes kept prepared for the next runs: enough for back-to-back runs, few idle processes. */
+const POOL_SIZE = 2
 
 const toImage = (row: ImageRow) => new Image({ uuid: row.uuid, tag: row.tag, created_at: new Date(row.createdAt).toISOString() })
 const toUploaded = (file: StoredFile) => ({ uuid: file.uuid, sha256: file.sha256, size: file.size })
@@ -186,7 +189,9 @@ export const makeLocalEngine = (options: LocalEngineOptions) =>
       ids: host.ids,
       root: host.root,
       diskBytes: host.tmpfsUpper ? settings.diskBytes : null,
-      ulimits: ulimits(host, settings)
+      ulimits: ulimits(host, settings),
+      cgroups: host.cgroups,
+      limits: settings
     }
     // Registered before the queue, so it runs after the queue has stopped this process's runs.
     yield* Effect.addFinalizer(() =>
@@ -195,8 +200,10 @@ export const makeLocalEngine = (options: LocalEngineOptions) =>
         Effect.catchAll((error) => Effect.logWarning(`could not record the end of running operations: ${error.message}`))
       )
     )
+    // Made before the queue, so its sandboxes are killed after the queue has stopped this process's runs.
+    const sandboxes = yield* makeSandboxPool(sandboxHost, unavailable === undefined ? Math.min(POOL_SIZE, settings.maxConcurrentRuns) : 0)
     const queue = yield* makeOperationQueue(settings.maxConcurrentRuns)
-    const context: RunContext = { settings, paths, host, sandboxHost, sql, images, operations, blobs, stackOf, settled: queue.settle }
+    const context: RunContext = { settings, paths, host, sandboxHost, sandboxes, sql, images, operations, blobs, stackOf, settled: queue.settle }
 
     const runOperation = (id: string, image: ImageRow, run: RunRequest) =>
       Effect.gen(function*() {

@@ -1,36 +1,42 @@
 /**
  * The process that builds a sandbox. The server spawns
  *
- *   unshare --user --mount --keep-caps -- bash -c STAGE1 contree STAGE2 BWRAP-ARGS…
+ *   unshare --user --mount --keep-caps -- bash -c STAGE1 contree STAGE2
  *
  * in a process group of its own, with fd 3 a socket back to the server (the control channel;
- * bwrap also writes its JSON status there).
+ * bwrap also writes its JSON status there). Everything a run does not choose is done ahead of
+ * demand, while the process waits in the server's pool (SandboxPool), so a run pays only for
+ * its overlay mount and bwrap.
  *
  * Stage 1 runs in a new user and mount namespace, says `ready` and waits (if the server dies
  * meanwhile, the socket closes and it exits): the server writes the namespace's uid/gid maps and
- * moves the process into the run's cgroup. On `go` it enters the state directory while it still
- * may, and becomes the namespace's root (the map is in place, and `--keep-caps` kept the
- * capabilities to switch) with a parent-death signal: from then on the whole tree dies with the
- * server (bwrap's `--die-with-parent` carries it on).
+ * moves the process into its cgroup. On `go` it enters the state directory while it still may,
+ * and becomes the namespace's root (the map is in place, and `--keep-caps` kept the capabilities
+ * to switch) with a parent-death signal: from then on the whole tree dies with the server
+ * (bwrap's `--die-with-parent` carries it on).
  *
  * Stage 2 closes every descriptor the server inherited, mounts a tmpfs on /tmp (the run's disk
- * quota, and a place bwrap can use), mounts overlayfs over the image's layers (`userxattr`, so
- * opaque directories work in a user namespace) and runs bwrap on it, its stdio turned into real
- * pipes. After the command it reports `status N`; a run that keeps its changes then waits for
- * `save` (sent once every process of the sandbox is gone) and copies its upper dir out.
- * `flatten` mode mounts a read-only overlay and copies the merged tree instead.
+ * quota, and a place bwrap can use), makes the upper dir there, starts the relays that turn the
+ * server's sockets into the real pipes bwrap's stdio needs, says `prepared` and waits for
+ * `run ID`. The run's parameters are in `runs/ID/launch`, NUL-separated: mode, keep (1/0),
+ * overlayfs `lowerdir`, the image root's octal mode, its `uid:gid`, then bwrap's arguments.
+ * It mounts overlayfs over the image's layers (`userxattr`, so opaque directories work in a user
+ * namespace) and runs bwrap on it. After the command it reports `status N`; a run that keeps its
+ * changes then waits for `save` (sent once every process of the sandbox is gone, and its usage
+ * read) and copies its upper dir out. `flatten` mode mounts a read-only overlay and copies the
+ * merged tree instead.
  *
  * Paths are relative to the layers directory: the state directory may sit under a home the
  * sandbox's host uid cannot traverse, and short layer names keep the mount options under 4 KiB.
+ * Every process costs a millisecond or more on the run's path: the hot path starts two (mount,
+ * bwrap), and chmod, chown and cp only when a run needs them.
  */
 export const STAGE1 = `set -u
 echo ready >&3
 IFS= read -r reply <&3 || exit 70
 [ "$reply" = go ] || exit 70
 cd -- "$CONTREE_STATE/layers" || exit 70
-stage2=$1
-shift
-exec setpriv --reuid=0 --regid=0 $CONTREE_GROUPS --pdeathsig=KILL -- /bin/bash --norc --noprofile -c "$stage2" contree "$@"
+exec setpriv --reuid=0 --regid=0 $CONTREE_GROUPS --pdeathsig=KILL -- /bin/bash --norc --noprofile -c "$1" contree
 `
 
 export const STAGE2 = `set -u
@@ -40,36 +46,39 @@ for fd in /proc/$$/fd/*; do
   fd=\${fd##*/}
   if [ "$fd" -gt 3 ]; then eval "exec $fd>&-"; fi
 done
-run=../runs/$CONTREE_RUN
+# Ahead of demand: the scratch space, the upper dir when it lives there, and the stdio relays.
+mount -t tmpfs -o "size=\${CONTREE_DISK:-1m},mode=0755" contree /tmp 2>&3 || fail "cannot mount the run's scratch space"
+mkdir -m 755 /tmp/root \${CONTREE_DISK:+/tmp/upper /tmp/work} 2>&3 || fail "cannot create the run's upper dir"
+# Real pipes, not the server's sockets: /dev/stdin, /dev/stdout and /dev/stderr cannot open a socket.
+exec 5< <(exec cat) 6> >(exec cat) 7> >(exec cat >&2)
+say prepared
+
+IFS=' ' read -r verb id <&3 || exit 0
+[ "$verb" = run ] || exit 0
+run=../runs/$id
+mapfile -d '' -t launch < "$run/launch" 2>&3 || fail "cannot read the run's parameters"
+mode=\${launch[0]} keep=\${launch[1]} lowers=\${launch[2]} rootmode=\${launch[3]} owner=\${launch[4]}
+set -- "\${launch[@]:5}"
 if [ -n "$CONTREE_DISK" ]; then
-  mount -t tmpfs -o "size=$CONTREE_DISK,mode=0755" contree /tmp 2>&3 || fail "cannot mount the run's scratch space"
-  upper=/tmp/upper
-  work=/tmp/work
+  upper=/tmp/upper work=/tmp/work
 else
-  mount -t tmpfs -o "size=1m,mode=0755" contree /tmp 2>&3 || fail "cannot mount the run's scratch space"
-  upper=$run/upper
-  work=$run/work
+  # The server made these (mode 755, owned by the sandbox's root): no process on the run's path.
+  upper=$run/upper work=$run/work
 fi
-if [ "$CONTREE_MODE" = flatten ]; then
-  mkdir /tmp/root 2>&3 || fail "cannot create the run's root"
-  mount -t overlay overlay -o "lowerdir=$CONTREE_LOWERS,userxattr" /tmp/root 2>&3 || fail "cannot mount the image's layers"
+if [ "$mode" = flatten ]; then
+  mount -t overlay overlay -o "lowerdir=$lowers,userxattr" /tmp/root 2>&3 || fail "cannot mount the image's layers"
   cp -a /tmp/root/. "$run/flat" 2>&3 || fail "cannot copy the image's files"
   say saved
   exit 0
 fi
-set -- $CONTREE_ROOT "$@"
-# Every process costs milliseconds: one mkdir for all three, and chown only for an unusual owner.
-mkdir -m "$1" "$upper" "$work" /tmp/root 2>&3 || fail "cannot create the run's upper dir"
-if [ "$2:$3" != 0:0 ]; then chown "$2:$3" "$upper" 2>&3 || fail "cannot create the run's upper dir"; fi
-shift 3
+# The upper dir's root is the merged tree's root: it takes the image root's mode and owner.
+if [ "$rootmode" != 755 ]; then chmod "$rootmode" "$upper" 2>&3 || fail "cannot create the run's upper dir"; fi
+if [ "$owner" != 0:0 ]; then chown "$owner" "$upper" 2>&3 || fail "cannot create the run's upper dir"; fi
 if [ -d "$run/seed" ]; then
   cp -a "$run/seed/." "$upper/" 2>&3 || fail "cannot place the run's files"
 fi
-mount -t overlay overlay -o "lowerdir=$CONTREE_LOWERS,upperdir=$upper,workdir=$work,userxattr" /tmp/root 2>&3 ||
+mount -t overlay overlay -o "lowerdir=$lowers,upperdir=$upper,workdir=$work,userxattr" /tmp/root 2>&3 ||
   fail "cannot mount the image's layers"
-# Real pipes, not the server's sockets: /dev/stdin, /dev/stdout and /dev/stderr cannot open a socket.
-if [ "$CONTREE_STDIN" = 1 ]; then exec 5< <(exec cat); else exec 5</dev/null; fi
-exec 6> >(exec cat) 7> >(exec cat >&2)
 (
   for limit in $CONTREE_ULIMITS; do ulimit -"\${limit%%=*}" "\${limit#*=}" 2>&3 || exit 70; done
   exec bwrap --bind /tmp/root / --json-status-fd 3 "$@" <&5 >&6 2>&7 5<&- 6>&- 7>&-
@@ -77,13 +86,14 @@ exec 6> >(exec cat) 7> >(exec cat >&2)
 status=$?
 exec 5<&- 6>&- 7>&-
 say "status $status"
-[ "$CONTREE_KEEP" = 1 ] || exit 0
+[ "$keep" = 1 ] || exit 0
 IFS= read -r reply <&3 || exit 0
 [ "$reply" = save ] || exit 0
-umount /tmp/root 2>&3 || fail "cannot unmount the run's root"
 if [ -n "$CONTREE_DISK" ]; then
+  # Nothing writes to the upper dir any more (the sandbox is gone): copy it without unmounting first.
   cp -a /tmp/upper "$run/out" 2>&3 || fail "cannot save the run's changes"
 else
+  umount /tmp/root 2>&3 || fail "cannot unmount the run's root"
   mv "$upper" "$run/out" 2>&3 || fail "cannot save the run's changes"
 fi
 say saved
