@@ -221,7 +221,7 @@ export const executeRun = (
     const metadata = { ...run.metadata, result: instanceResult(outcome) }
     if (run.disposable) return yield* finish(ctx, id, metadata, null)
     const staged = join(dir, "out")
-    const layer = yield* stageLayer(stack, staged)
+    const layer = yield* stageLayer(stack, staged, join(dir, "opaque"))
     if (layer._tag === "Unchanged") return yield* finish(ctx, id, metadata, image.uuid)
     yield* commit(ctx, id, image, staged, layer.opaque, metadata)
   })

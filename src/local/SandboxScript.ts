@@ -23,7 +23,8 @@
  * It mounts overlayfs over the image's layers (`userxattr`, so opaque directories work in a user
  * namespace) and runs bwrap on it. After the command it reports `status N`; a run that keeps its
  * changes then waits for `save` (sent once every process of the sandbox is gone, and its usage
- * read) and copies its upper dir out. `flatten` mode mounts a read-only overlay and copies the
+ * read), copies its upper dir out and lists its opaque directories (an xattr Node cannot read)
+ * in `runs/ID/opaque`, both at once. `flatten` mode mounts a read-only overlay and copies the
  * merged tree instead.
  *
  * Paths are relative to the layers directory: the state directory may sit under a home the
@@ -31,6 +32,9 @@
  * Every process costs a millisecond or more on the run's path: the hot path starts two (mount,
  * bwrap), and chmod, chown and cp only when a run needs them.
  */
+/** Lists the opaque directories under the working directory, in the form parseOpaqueDirs reads. */
+export const LIST_OPAQUE_DIRS = "getfattr --recursive --physical --no-dereference --dump --match '^user\\.overlay\\.opaque$' ."
+
 export const STAGE1 = `set -u
 echo ready >&3
 IFS= read -r reply <&3 || exit 70
@@ -89,10 +93,19 @@ say "status $status"
 [ "$keep" = 1 ] || exit 0
 IFS= read -r reply <&3 || exit 0
 [ "$reply" = save ] || exit 0
+# Nothing writes to the upper dir any more (the sandbox is gone): it is read while still mounted.
+shopt -s nullglob dotglob
+changes=("$upper"/*)
+lister=
+if [ \${#changes[@]} -gt 0 ]; then
+  (cd "$upper" && exec ${LIST_OPAQUE_DIRS}) >"$run/opaque" 2>&3 &
+  lister=$!
+fi
 if [ -n "$CONTREE_DISK" ]; then
-  # Nothing writes to the upper dir any more (the sandbox is gone): copy it without unmounting first.
   cp -a /tmp/upper "$run/out" 2>&3 || fail "cannot save the run's changes"
-else
+fi
+if [ -n "$lister" ]; then wait "$lister" || fail "cannot read the opaque directories of the run's changes"; fi
+if [ -z "$CONTREE_DISK" ]; then
   umount /tmp/root 2>&3 || fail "cannot unmount the run's root"
   mv "$upper" "$run/out" 2>&3 || fail "cannot save the run's changes"
 fi
