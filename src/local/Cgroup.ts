@@ -138,8 +138,12 @@ const orMinusOne = (read: () => number): number => {
 }
 
 export interface RunCgroup {
-  /** Moves a process (and so everything it starts later) into the group. */
-  readonly attach: (pid: number) => Effect.Effect<void, Error>
+  /**
+   * The `cgroup.procs` files a process writes its pid to, to join the group (and so bring
+   * everything it starts later). The process joins by itself: moving a process costs
+   * milliseconds per hierarchy, better spent in its own time than in the server's event loop.
+   */
+  readonly procs: ReadonlyArray<string>
   readonly usage: Effect.Effect<CgroupUsage>
 }
 
@@ -214,14 +218,10 @@ export const runCgroup = (support: CgroupSupport, name: string, limits: CgroupLi
         majorFaults: stat.get("total_pgmajfault") ?? -1
       }
     })
-    const attach = (pid: number) =>
-      attempt("cannot move the sandbox into its control group", () => {
-        for (const d of dirs) writeFileSync(join(d, "cgroup.procs"), String(pid))
-      })
     return Effect.acquireRelease(
       create.pipe(Effect.tapError(() => Effect.forEach(dirs, removeDirectory))),
       () => Effect.forEach(dirs, removeDirectory)
-    ).pipe(Effect.as<RunCgroup>({ attach, usage }))
+    ).pipe(Effect.as<RunCgroup>({ procs: dirs.map((d) => join(d, "cgroup.procs")), usage }))
   }
   const dir = join(support.parent, group)
   const has = (controller: string) => support.controllers.includes(controller)
@@ -242,10 +242,8 @@ export const runCgroup = (support: CgroupSupport, name: string, limits: CgroupLi
       majorFaults: memoryStat.get("pgmajfault") ?? -1
     }
   })
-  const attach = (pid: number) =>
-    attempt("cannot move the sandbox into its control group", () => writeFileSync(join(dir, "cgroup.procs"), String(pid)))
   return Effect.acquireRelease(create.pipe(Effect.tapError(() => removeDirectory(dir))), () => removeDirectory(dir)).pipe(
-    Effect.as<RunCgroup>({ attach, usage })
+    Effect.as<RunCgroup>({ procs: [join(dir, "cgroup.procs")], usage })
   )
 }
 

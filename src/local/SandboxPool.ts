@@ -19,7 +19,8 @@ interface Slot {
 }
 
 /**
- * Keeps up to `size` sandboxes ready, refilled in the background after each take. Each lives in a
+ * Keeps up to `size` sandboxes ready, refilled in the background once a taken one has its run
+ * (the server then only waits for bwrap, and the spawns do not delay the run). Each lives in a
  * scope below the pool's, so the ones waiting (and any a run still holds) are killed when the
  * pool's scope closes; their cgroups carry no run's name, and their processes die with the server.
  */
@@ -66,10 +67,9 @@ export const makeSandboxPool = (host: SandboxHost, size: number): Effect.Effect<
             yield* Scope.close(slot.scope, Exit.void)
             slot = ready.shift()
           }
-          yield* refill
           const taken = slot ?? (yield* restore(prepare))
           yield* Effect.addFinalizer((exit) => Scope.close(taken.scope, exit))
-          return taken.prepared
+          return { ...taken.prepared, afterHandOver: refill }
         })
       )
     }

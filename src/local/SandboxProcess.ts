@@ -9,7 +9,7 @@ import { awaitExit, processIdentity } from "./HostProcess.js"
 import { gidMapLine, type IdMapping, uidMapLine } from "./IdMapping.js"
 import { describeCause, internal, LocalEngineError } from "./LocalEngineError.js"
 import { OutputCapture } from "./OutputCapture.js"
-import { STAGE1, STAGE2 } from "./SandboxScript.js"
+import { STAGE0, STAGE1, STAGE2 } from "./SandboxScript.js"
 
 /** What one run asks of a prepared sandbox process (see SandboxScript for the protocol). */
 export interface SandboxLaunch {
@@ -128,9 +128,9 @@ export class Session {
   })
 }
 
-const start = (host: SandboxHost, events: Queue.Queue<Event>) =>
+const start = (host: SandboxHost, cgroup: RunCgroup | undefined, events: Queue.Queue<Event>) =>
   Effect.sync(() => {
-    const child = spawn("unshare", ["--user", "--mount", "--keep-caps", "--", "/bin/bash", "--norc", "--noprofile", "-c", STAGE1, "contree", STAGE2], {
+    const child = spawn("/bin/bash", ["--norc", "--noprofile", "-c", STAGE0, "contree", STAGE1, STAGE2, ...(cgroup?.procs ?? [])], {
       stdio: ["pipe", "pipe", "pipe", "pipe"],
       // Its own process group: a cancel kills everything the setup process started at once.
       detached: true,
@@ -199,13 +199,18 @@ export interface PreparedSandbox {
   /** `pid:starttime` of the setup process: what a cancel from another server process kills. */
   readonly identity: string
   readonly cgroup: RunCgroup | undefined
+  /**
+   * Runs once the run is handed over, while the server only waits for bwrap: the moment for
+   * background work that blocks the event loop (spawning a process from Node takes milliseconds).
+   */
+  readonly afterHandOver: Effect.Effect<void>
 }
 
 const setupFailed = (event: Event, diagnostics: ReadonlyArray<string>): LocalEngineError => {
   if (event._tag === "SpawnFailed") {
     return new LocalEngineError({
       reason: "Unavailable",
-      message: `cannot start a sandbox (unshare, from util-linux, is needed): ${event.error.message}`
+      message: `cannot start a sandbox (bash is needed): ${event.error.message}`
     })
   }
   const detail = diagnostics.length > 0 ? ` (${diagnostics.join("; ")})` : ""
@@ -223,7 +228,7 @@ export const prepareSandbox = (host: SandboxHost, name: string): Effect.Effect<P
   Effect.gen(function*() {
     const cgroup = yield* runCgroup(host.cgroups, name, host.limits).pipe(Effect.mapError(internal("cannot set the run's limits")))
     const events = yield* Queue.unbounded<Event>()
-    const session = yield* Effect.acquireRelease(start(host, events), (s) => s.stop)
+    const session = yield* Effect.acquireRelease(start(host, cgroup, events), (s) => s.stop)
     const diagnostics: Array<string> = []
     while (true) {
       const event = yield* Queue.take(events)
@@ -231,17 +236,14 @@ export const prepareSandbox = (host: SandboxHost, name: string): Effect.Effect<P
       if (event.line === "prepared") break
       if (event.line === "ready") {
         const pid = session.child.pid!
-        yield* mapIds(pid, host).pipe(
-          Effect.zipRight(cgroup === undefined ? Effect.void : cgroup.attach(pid)),
-          Effect.mapError((error) => internal("cannot prepare the sandbox")(error.message))
-        )
+        yield* mapIds(pid, host).pipe(Effect.mapError((error) => internal("cannot prepare the sandbox")(error.message)))
         session.send("go")
       } else if (event.line.length > 0) {
         diagnostics.push(event.line)
       }
     }
     const pid = session.child.pid!
-    return { session, identity: processIdentity(pid) ?? `${pid}:0`, cgroup }
+    return { session, identity: processIdentity(pid) ?? `${pid}:0`, cgroup, afterHandOver: Effect.void }
   })
 
 /** `runs/<id>/launch`: the run's parameters, NUL-separated, in the order SandboxScript reads them. */
@@ -274,6 +276,7 @@ export const runSandbox = (
     yield* writeLaunch(launch, host)
     session.send(`run ${launch.runId}`)
     session.child.stdin!.end(Buffer.from(launch.stdin))
+    yield* prepared.afterHandOver
     let timedOut = false
     const timer = launch.timeoutMs === null ? undefined : yield* Effect.sleep(launch.timeoutMs).pipe(
       Effect.zipRight(Effect.sync(() => {

@@ -1,16 +1,19 @@
 /**
  * The process that builds a sandbox. The server spawns
  *
- *   unshare --user --mount --keep-caps -- bash -c STAGE1 contree STAGE2
+ *   bash -c STAGE0 contree STAGE1 STAGE2 CGROUP-PROCS-FILES…
  *
  * in a process group of its own, with fd 3 a socket back to the server (the control channel;
  * bwrap also writes its JSON status there). Everything a run does not choose is done ahead of
  * demand, while the process waits in the server's pool (SandboxPool), so a run pays only for
  * its overlay mount and bwrap.
  *
+ * Stage 0 joins the sandbox's cgroup (by itself: the move costs milliseconds per hierarchy, which
+ * the server's event loop need not spend) and becomes `unshare --user --mount --keep-caps`.
+ *
  * Stage 1 runs in a new user and mount namespace, says `ready` and waits (if the server dies
- * meanwhile, the socket closes and it exits): the server writes the namespace's uid/gid maps and
- * moves the process into its cgroup. On `go` it enters the state directory while it still may,
+ * meanwhile, the socket closes and it exits): the server writes the namespace's uid/gid maps. On
+ * `go` it enters the state directory while it still may,
  * and becomes the namespace's root (the map is in place, and `--keep-caps` kept the capabilities
  * to switch) with a parent-death signal: from then on the whole tree dies with the server
  * (bwrap's `--die-with-parent` carries it on).
@@ -34,6 +37,15 @@
  */
 /** Lists the opaque directories under the working directory, in the form parseOpaqueDirs reads. */
 export const LIST_OPAQUE_DIRS = "getfattr --recursive --physical --no-dereference --dump --match '^user\\.overlay\\.opaque$' ."
+
+export const STAGE0 = `set -u
+stage1=$1 stage2=$2
+shift 2
+for procs in "$@"; do
+  echo $$ 2>&3 >"$procs" || { echo "error cannot join the sandbox's control group" >&3; exit 70; }
+done
+exec unshare --user --mount --keep-caps -- /bin/bash --norc --noprofile -c "$stage1" contree "$stage2"
+`
 
 export const STAGE1 = `set -u
 echo ready >&3
