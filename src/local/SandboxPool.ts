@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto"
 import { Effect, ExecutionStrategy, Exit, Scope } from "effect"
 import type { LocalEngineError } from "./LocalEngineError.js"
-import { type PreparedSandbox, prepareSandbox, type SandboxHost } from "./SandboxProcess.js"
+import { type ImageGuess, type PreparedSandbox, prepareSandbox, type SandboxHost, type SandboxLaunch } from "./SandboxProcess.js"
 
 /**
  * Sandbox setup processes prepared ahead of demand: a run takes one that already has its
@@ -30,12 +30,14 @@ export const makeSandboxPool = (host: SandboxHost, size: number): Effect.Effect<
     const poolScope = yield* Effect.scope.pipe(Effect.flatMap((outer) => Scope.fork(outer, ExecutionStrategy.sequential)))
     const ready: Array<Slot> = []
     let preparing = 0
+    // The image of the last run: the likeliest of the next (an agent iterates on one image).
+    let next: ImageGuess | undefined
 
     const prepare: Effect.Effect<Slot, LocalEngineError> = Effect.uninterruptibleMask((restore) =>
       Effect.gen(function*() {
         const scope = yield* Scope.fork(poolScope, ExecutionStrategy.sequential)
         // Random, not counted: two engines may share this process (and so the cgroup names' pid).
-        const prepared = yield* restore(prepareSandbox(host, `pool-${randomBytes(6).toString("hex")}`)).pipe(
+        const prepared = yield* restore(prepareSandbox(host, `pool-${randomBytes(6).toString("hex")}`, next)).pipe(
           Scope.extend(scope),
           Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
         )
@@ -56,6 +58,11 @@ export const makeSandboxPool = (host: SandboxHost, size: number): Effect.Effect<
       )
     })
     const refill = Effect.asVoid(Effect.forkIn(fill, poolScope))
+    const afterHandOver = (launch: SandboxLaunch) =>
+      Effect.suspend(() => {
+        if (launch.mode === "run") next = { lowers: launch.lowers, rootMode: launch.rootMode, rootOwner: launch.rootOwner }
+        return refill
+      })
 
     yield* refill
     return {
@@ -69,7 +76,7 @@ export const makeSandboxPool = (host: SandboxHost, size: number): Effect.Effect<
           }
           const taken = slot ?? (yield* restore(prepare))
           yield* Effect.addFinalizer((exit) => Scope.close(taken.scope, exit))
-          return { ...taken.prepared, afterHandOver: refill }
+          return { ...taken.prepared, afterHandOver }
         })
       )
     }

@@ -11,16 +11,18 @@ import { describeCause, internal, LocalEngineError } from "./LocalEngineError.js
 import { OutputCapture } from "./OutputCapture.js"
 import { STAGE0, STAGE1, STAGE2 } from "./SandboxScript.js"
 
+/** The image a sandbox process mounts ahead, as a guess of what its run will use (see SandboxScript). */
+export interface ImageGuess {
+  readonly lowers: string
+  readonly rootMode: string
+  readonly rootOwner: string
+}
+
 /** What one run asks of a prepared sandbox process (see SandboxScript for the protocol). */
-export interface SandboxLaunch {
+export interface SandboxLaunch extends ImageGuess {
   /** Names the run's directory, `runs/<runId>`. */
   readonly runId: string
   readonly mode: "run" | "flatten"
-  /** overlayfs `lowerdir`, top first, relative to the layers directory. */
-  readonly lowers: string
-  /** The image root's octal mode and its `uid:gid` inside the sandbox, which the upper dir's root takes, e.g. `755` and `0:0`. */
-  readonly rootMode: string
-  readonly rootOwner: string
   /** Wait for `save` after the command and copy the upper dir to `runs/<runId>/out`. */
   readonly keep: boolean
   /** bwrap's options after `--bind /tmp/root /`, then `--`, then the command. */
@@ -128,7 +130,7 @@ export class Session {
   })
 }
 
-const start = (host: SandboxHost, cgroup: RunCgroup | undefined, events: Queue.Queue<Event>) =>
+const start = (host: SandboxHost, cgroup: RunCgroup | undefined, next: ImageGuess | undefined, events: Queue.Queue<Event>) =>
   Effect.sync(() => {
     const child = spawn("/bin/bash", ["--norc", "--noprofile", "-c", STAGE0, "contree", STAGE1, STAGE2, ...(cgroup?.procs ?? [])], {
       stdio: ["pipe", "pipe", "pipe", "pipe"],
@@ -140,7 +142,10 @@ const start = (host: SandboxHost, cgroup: RunCgroup | undefined, events: Queue.Q
         CONTREE_STATE: host.stateDir,
         CONTREE_DISK: host.diskBytes === null ? "" : String(host.diskBytes),
         CONTREE_GROUPS: host.root ? "--clear-groups" : "--keep-groups",
-        CONTREE_ULIMITS: host.ulimits
+        CONTREE_ULIMITS: host.ulimits,
+        CONTREE_NEXT_LOWERS: next?.lowers ?? "",
+        CONTREE_NEXT_MODE: next?.rootMode ?? "",
+        CONTREE_NEXT_OWNER: next?.rootOwner ?? ""
       }
     })
     const session = new Session(child, events)
@@ -203,7 +208,7 @@ export interface PreparedSandbox {
    * Runs once the run is handed over, while the server only waits for bwrap: the moment for
    * background work that blocks the event loop (spawning a process from Node takes milliseconds).
    */
-  readonly afterHandOver: Effect.Effect<void>
+  readonly afterHandOver: (launch: SandboxLaunch) => Effect.Effect<void>
 }
 
 const setupFailed = (event: Event, diagnostics: ReadonlyArray<string>): LocalEngineError => {
@@ -224,11 +229,15 @@ const setupFailed = (event: Event, diagnostics: ReadonlyArray<string>): LocalEng
  * the run limits, scratch space and stdio relays. Closing the scope kills it and all it started,
  * and removes the cgroup; a process never handed a run leaves nothing else behind.
  */
-export const prepareSandbox = (host: SandboxHost, name: string): Effect.Effect<PreparedSandbox, LocalEngineError, Scope.Scope> =>
+export const prepareSandbox = (
+  host: SandboxHost,
+  name: string,
+  next: ImageGuess | undefined
+): Effect.Effect<PreparedSandbox, LocalEngineError, Scope.Scope> =>
   Effect.gen(function*() {
     const cgroup = yield* runCgroup(host.cgroups, name, host.limits).pipe(Effect.mapError(internal("cannot set the run's limits")))
     const events = yield* Queue.unbounded<Event>()
-    const session = yield* Effect.acquireRelease(start(host, cgroup, events), (s) => s.stop)
+    const session = yield* Effect.acquireRelease(start(host, cgroup, next, events), (s) => s.stop)
     const diagnostics: Array<string> = []
     while (true) {
       const event = yield* Queue.take(events)
@@ -243,7 +252,7 @@ export const prepareSandbox = (host: SandboxHost, name: string): Effect.Effect<P
       }
     }
     const pid = session.child.pid!
-    return { session, identity: processIdentity(pid) ?? `${pid}:0`, cgroup, afterHandOver: Effect.void }
+    return { session, identity: processIdentity(pid) ?? `${pid}:0`, cgroup, afterHandOver: () => Effect.void }
   })
 
 /** `runs/<id>/launch`: the run's parameters, NUL-separated, in the order SandboxScript reads them. */
@@ -276,7 +285,7 @@ export const runSandbox = (
     yield* writeLaunch(launch, host)
     session.send(`run ${launch.runId}`)
     session.child.stdin!.end(Buffer.from(launch.stdin))
-    yield* prepared.afterHandOver
+    yield* prepared.afterHandOver(launch)
     let timedOut = false
     const timer = launch.timeoutMs === null ? undefined : yield* Effect.sleep(launch.timeoutMs).pipe(
       Effect.zipRight(Effect.sync(() => {

@@ -21,7 +21,9 @@
  * Stage 2 closes every descriptor the server inherited, mounts a tmpfs on /tmp (the run's disk
  * quota, and a place bwrap can use), makes the upper dir there, starts the relays that turn the
  * server's sockets into the real pipes bwrap's stdio needs, says `prepared` and waits for
- * `run ID`. The run's parameters are in `runs/ID/launch`, NUL-separated: mode, keep (1/0),
+ * `run ID`. With the upper dir on the tmpfs, it also mounts the image the server expects next
+ * (CONTREE_NEXT_*: the last run's) under /tmp/next: a run of that image, without injected
+ * files, needs no mount of its own. The run's parameters are in `runs/ID/launch`, NUL-separated: mode, keep (1/0),
  * overlayfs `lowerdir`, the image root's octal mode, its `uid:gid`, then bwrap's arguments.
  * It mounts overlayfs over the image's layers (`userxattr`, so opaque directories work in a user
  * namespace) and runs bwrap on it. After the command it reports `status N`; a run that keeps its
@@ -65,6 +67,16 @@ done
 # Ahead of demand: the scratch space, the upper dir when it lives there, and the stdio relays.
 mount -t tmpfs -o "size=\${CONTREE_DISK:-1m},mode=0755" contree /tmp 2>&3 || fail "cannot mount the run's scratch space"
 mkdir -m 755 /tmp/root \${CONTREE_DISK:+/tmp/upper /tmp/work} 2>&3 || fail "cannot create the run's upper dir"
+premounted=
+if [ -n "$CONTREE_DISK" ] && [ -n "$CONTREE_NEXT_LOWERS" ]; then
+  # A guess: when any step fails, runs just take the path without it.
+  mkdir -m 755 /tmp/next /tmp/next/upper /tmp/next/work /tmp/next/root 2>/dev/null &&
+    { [ "$CONTREE_NEXT_MODE" = 755 ] || chmod "$CONTREE_NEXT_MODE" /tmp/next/upper 2>/dev/null; } &&
+    { [ "$CONTREE_NEXT_OWNER" = 0:0 ] || chown "$CONTREE_NEXT_OWNER" /tmp/next/upper 2>/dev/null; } &&
+    mount -t overlay overlay -o "lowerdir=$CONTREE_NEXT_LOWERS,upperdir=/tmp/next/upper,workdir=/tmp/next/work,userxattr" \
+      /tmp/next/root 2>/dev/null &&
+    premounted=$CONTREE_NEXT_LOWERS
+fi
 # Real pipes, not the server's sockets: /dev/stdin, /dev/stdout and /dev/stderr cannot open a socket.
 exec 5< <(exec cat) 6> >(exec cat) 7> >(exec cat >&2)
 say prepared
@@ -81,23 +93,29 @@ else
   # The server made these (mode 755, owned by the sandbox's root): no process on the run's path.
   upper=$run/upper work=$run/work
 fi
+root=/tmp/root
 if [ "$mode" = flatten ]; then
   mount -t overlay overlay -o "lowerdir=$lowers,userxattr" /tmp/root 2>&3 || fail "cannot mount the image's layers"
   cp -a /tmp/root/. "$run/flat" 2>&3 || fail "cannot copy the image's files"
   say saved
   exit 0
 fi
-# The upper dir's root is the merged tree's root: it takes the image root's mode and owner.
-if [ "$rootmode" != 755 ]; then chmod "$rootmode" "$upper" 2>&3 || fail "cannot create the run's upper dir"; fi
-if [ "$owner" != 0:0 ]; then chown "$owner" "$upper" 2>&3 || fail "cannot create the run's upper dir"; fi
-if [ -d "$run/seed" ]; then
-  cp -a "$run/seed/." "$upper/" 2>&3 || fail "cannot place the run's files"
+if [ -n "$premounted" ] && [ "$lowers" = "$premounted" ] && [ ! -d "$run/seed" ]; then
+  # The same layers give the same root: its mode and owner were set with the mount.
+  upper=/tmp/next/upper root=/tmp/next/root
+else
+  # The upper dir's root is the merged tree's root: it takes the image root's mode and owner.
+  if [ "$rootmode" != 755 ]; then chmod "$rootmode" "$upper" 2>&3 || fail "cannot create the run's upper dir"; fi
+  if [ "$owner" != 0:0 ]; then chown "$owner" "$upper" 2>&3 || fail "cannot create the run's upper dir"; fi
+  if [ -d "$run/seed" ]; then
+    cp -a "$run/seed/." "$upper/" 2>&3 || fail "cannot place the run's files"
+  fi
+  mount -t overlay overlay -o "lowerdir=$lowers,upperdir=$upper,workdir=$work,userxattr" /tmp/root 2>&3 ||
+    fail "cannot mount the image's layers"
 fi
-mount -t overlay overlay -o "lowerdir=$lowers,upperdir=$upper,workdir=$work,userxattr" /tmp/root 2>&3 ||
-  fail "cannot mount the image's layers"
 (
   for limit in $CONTREE_ULIMITS; do ulimit -"\${limit%%=*}" "\${limit#*=}" 2>&3 || exit 70; done
-  exec bwrap --bind /tmp/root / --json-status-fd 3 "$@" <&5 >&6 2>&7 5<&- 6>&- 7>&-
+  exec bwrap --bind "$root" / --json-status-fd 3 "$@" <&5 >&6 2>&7 5<&- 6>&- 7>&-
 )
 status=$?
 exec 5<&- 6>&- 7>&-
@@ -114,7 +132,7 @@ if [ \${#changes[@]} -gt 0 ]; then
   lister=$!
 fi
 if [ -n "$CONTREE_DISK" ]; then
-  cp -a /tmp/upper "$run/out" 2>&3 || fail "cannot save the run's changes"
+  cp -a "$upper" "$run/out" 2>&3 || fail "cannot save the run's changes"
 fi
 if [ -n "$lister" ]; then wait "$lister" || fail "cannot read the opaque directories of the run's changes"; fi
 if [ -z "$CONTREE_DISK" ]; then
