@@ -6,8 +6,8 @@ import { describeCause } from "./LocalEngineError.js"
 
 /**
  * Per-run control groups: the memory, pids and CPU caps of a run, and the figures its resource
- * usage is read from. Each run gets its own group below the server's own (so whatever limits the
- * server lives under still apply). cgroup v1 (one hierarchy per controller) and v2 are both used
+ * usage is read from. Each sandbox gets its own group below the server's own (so whatever limits
+ * the server lives under still apply), made when its setup process is prepared, ahead of its run. cgroup v1 (one hierarchy per controller) and v2 are both used
  * when this process may create groups there; otherwise there are none and rlimits stand in.
  */
 export type CgroupSupport =

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto"
 import { Effect, ExecutionStrategy, Exit, Scope } from "effect"
+import { isRunning } from "./HostProcess.js"
 import type { LocalEngineError } from "./LocalEngineError.js"
 import { type ImageGuess, type PreparedSandbox, prepareSandbox, type SandboxHost, type SandboxLaunch } from "./SandboxProcess.js"
 
@@ -69,8 +70,8 @@ export const makeSandboxPool = (host: SandboxHost, size: number): Effect.Effect<
       take: Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
           let slot = ready.shift()
-          // One whose process died while it waited (killed from outside) is of no use.
-          while (slot !== undefined && slot.prepared.session.ended) {
+          // One whose process died while it waited (killed from outside) is of no use; /proc knows before the exit event comes.
+          while (slot !== undefined && (slot.prepared.session.ended || !isRunning(slot.prepared.identity))) {
             yield* Scope.close(slot.scope, Exit.void)
             slot = ready.shift()
           }

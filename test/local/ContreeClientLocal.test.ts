@@ -143,6 +143,9 @@ describeSandbox("ContreeClientLocal", () => {
         assert.strictEqual(yield* reason(client.spawnInstance(request("tag:missing", "true"))), "NotFound 404")
         assert.strictEqual(yield* reason(client.spawnInstance(request(image, "true", { cwd: "relative" }))), "InvalidRequest 400")
         assert.strictEqual(yield* reason(client.spawnInstance(request(image, "x", { shell: true, args: ["a"] }))), "InvalidRequest 400")
+        const nul = yield* Effect.flip(client.spawnInstance(request(image, "x", { shell: false, args: ["a\0b"] })))
+        assert.strictEqual(`${nul.reason} ${nul.status}`, "InvalidRequest 400")
+        assert.match(nul.message, /args\[0\] must not contain a NUL character/)
         assert.strictEqual(yield* reason(client.listImages({ limit: 0, offset: 0 })), "InvalidRequest 400")
         assert.strictEqual(yield* reason(client.listOperations({ limit: 10, offset: 0, since: "yesterday" })), "InvalidRequest 400")
         assert.strictEqual(
