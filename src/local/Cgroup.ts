@@ -1,6 +1,6 @@
 import { Effect, Schedule } from "effect"
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
+import { basename, join } from "node:path"
 import { processIdentity } from "./HostProcess.js"
 import { describeCause } from "./LocalEngineError.js"
 
@@ -150,14 +150,17 @@ export interface RunCgroup {
 const attempt = (what: string, f: () => void): Effect.Effect<void, Error> =>
   Effect.try({ try: f, catch: (error) => new Error(`${what}: ${describeCause(error)}`) })
 
-/** Sends SIGKILL to every process still in the group. */
-const killMembers = (dir: string): void => {
-  let pids: Array<string>
+const members = (dir: string): Array<string> => {
   try {
-    pids = readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter((pid) => pid !== "")
+    return readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter((pid) => pid !== "")
   } catch {
-    return
+    return []
   }
+}
+
+/** Sends SIGKILL to every process still in the group; true if there was any. */
+const killMembers = (dir: string): boolean => {
+  const pids = members(dir)
   for (const pid of pids) {
     try {
       process.kill(Number(pid), "SIGKILL")
@@ -165,7 +168,37 @@ const killMembers = (dir: string): void => {
       // it has just exited
     }
   }
+  return pids.length > 0
 }
+
+/**
+ * The group directory of a sandbox's setup process, found from outside the server that made it
+ * (another server process cancelling its run): that group holds every process of the sandbox.
+ */
+export const sandboxGroupOf = (pid: number): string | undefined => {
+  try {
+    const all = mounts()
+    for (const line of readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n")) {
+      const [, controllers = "", ...rest] = line.split(":")
+      const path = rest.join(":")
+      if (!basename(path).startsWith(PREFIX)) continue
+      const mount = controllers === ""
+        ? all.find((m) => m.type === "cgroup2")
+        : all.find((m) => m.type === "cgroup" && controllers.split(",").some((c) => m.options.includes(c)))
+      const dir = mount === undefined ? undefined : ownDirectory(mount, path)
+      if (dir !== undefined && existsSync(dir)) return dir
+    }
+  } catch {
+    // the process is gone, or its groups cannot be read
+  }
+  return undefined
+}
+
+/** Kills the processes of a group until none is left, for at most `within` ms. */
+export const emptyGroup = (dir: string, within: number): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    while (killMembers(dir)) yield* Effect.sleep("5 millis")
+  }).pipe(Effect.timeout(within), Effect.ignore)
 
 /**
  * Removes a group, killing what is left in it first: a sandbox's pid 1 can outlive its killed

@@ -10,6 +10,7 @@ import { isTerminal, type Operation } from "../domain/Operation.js"
 import { makeBlobStore, type StoredFile } from "./BlobStore.js"
 import { BUSYBOX, buildBusyboxLayer } from "./BusyboxImage.js"
 import { directoryListing, longListingText } from "./DirectoryListing.js"
+import { emptyGroup, sandboxGroupOf } from "./Cgroup.js"
 import { describeHost, type HostCapabilities, probeHost, unavailableReason } from "./HostCapabilities.js"
 import { isRunning, killGroup, selfIdentity } from "./HostProcess.js"
 import { type ImageRecords, type ImageRow, makeImageRecords } from "./ImageRecords.js"
@@ -261,12 +262,15 @@ export const makeLocalEngine = (options: LocalEngineOptions) =>
           // Another server process runs it: killing its setup process's group takes the sandbox down; that process cleans up.
           const sandbox = Option.flatMap(yield* fromSql(operations.get(uuid)), (r) => Option.fromNullable(r.sandbox))
           if (Option.isSome(sandbox)) {
+            // Found first: the group outlives the setup process, and holds what its kill may leave (see Cgroup).
+            const group = isRunning(sandbox.value) ? sandboxGroupOf(Number(sandbox.value.split(":")[0])) : undefined
             killGroup(sandbox.value)
             yield* Effect.sync(() => isRunning(sandbox.value)).pipe(
               Effect.repeat({ schedule: Schedule.spaced("5 millis"), while: (running) => running }),
               Effect.timeout("5 seconds"),
               Effect.ignore
             )
+            if (group !== undefined) yield* emptyGroup(group, 5_000)
           }
         }
         return true

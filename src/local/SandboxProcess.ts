@@ -198,6 +198,8 @@ const parseJson = (line: string): Record<string, unknown> => {
 const numberAfter = (json: Record<string, unknown>, key: string): number | undefined =>
   typeof json[key] === "number" ? json[key] : undefined
 
+const PREPARE_LIMIT = "60 seconds"
+
 /** A setup process that has done all a run does not choose and waits for one (see SandboxScript). */
 export interface PreparedSandbox {
   readonly session: Session
@@ -239,18 +241,23 @@ export const prepareSandbox = (
     const events = yield* Queue.unbounded<Event>()
     const session = yield* Effect.acquireRelease(start(host, cgroup, next, events), (s) => s.stop)
     const diagnostics: Array<string> = []
-    while (true) {
-      const event = yield* Queue.take(events)
-      if (event._tag !== "Line" || event.line.startsWith("error ")) return yield* setupFailed(event, diagnostics)
-      if (event.line === "prepared") break
-      if (event.line === "ready") {
-        const pid = session.child.pid!
-        yield* mapIds(pid, host).pipe(Effect.mapError((error) => internal("cannot prepare the sandbox")(error.message)))
-        session.send("go")
-      } else if (event.line.length > 0) {
-        diagnostics.push(event.line)
+    yield* Effect.gen(function*() {
+      while (true) {
+        const event = yield* Queue.take(events)
+        if (event._tag !== "Line" || event.line.startsWith("error ")) return yield* setupFailed(event, diagnostics)
+        if (event.line === "prepared") return
+        if (event.line === "ready") {
+          const pid = session.child.pid!
+          yield* mapIds(pid, host).pipe(Effect.mapError((error) => internal("cannot prepare the sandbox")(error.message)))
+          session.send("go")
+        } else if (event.line.length > 0) {
+          diagnostics.push(event.line)
+        }
       }
-    }
+    }).pipe(
+      // A run's own time limit starts at the hand-over: this one bounds a set-up that hangs (a stuck mount).
+      Effect.timeoutFail({ duration: PREPARE_LIMIT, onTimeout: () => internal("the sandbox did not start")("its set-up hung") })
+    )
     const pid = session.child.pid!
     return { session, identity: processIdentity(pid) ?? `${pid}:0`, cgroup, afterHandOver: () => Effect.void }
   })
