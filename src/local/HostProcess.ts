@@ -39,9 +39,20 @@ export const killGroup = (identity: string): void => {
   }
 }
 
+/** One turn of Node's event loop: shorter than any timer, and pending I/O still runs. */
+const nextTurn = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+/** How long a wait watches every turn of the event loop before it sleeps between looks. */
+const CLOSE_WATCH_MS = 5
+
 /**
  * Waits until `pid` has ended. For a sandbox's pid 1 this means the whole pid namespace is
  * gone: the kernel kills and reaps every other process in it before pid 1 becomes a zombie.
+ * That takes about a millisecond after bwrap reports the command's end (the namespaces are torn
+ * down), so the first milliseconds are watched closely rather than slept through.
  */
 export const awaitExit = (pid: number, within: number): Effect.Effect<boolean> => {
   const gone = () => {
@@ -50,7 +61,8 @@ export const awaitExit = (pid: number, within: number): Effect.Effect<boolean> =
   }
   // Interruptible even inside a finalizer, or the time limit could not stop the wait.
   return Effect.gen(function*() {
-    while (!gone()) yield* Effect.sleep("2 millis")
+    const started = performance.now()
+    while (!gone()) yield* performance.now() - started < CLOSE_WATCH_MS ? nextTurn : Effect.sleep("2 millis")
     return true
   }).pipe(Effect.interruptible, Effect.timeoutTo({ duration: within, onTimeout: () => false, onSuccess: (ended) => ended }))
 }
