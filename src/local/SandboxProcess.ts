@@ -5,7 +5,7 @@ import { join } from "node:path"
 import type { Readable, Writable } from "node:stream"
 import type { OutputStream } from "../domain/OutputStream.js"
 import { type CgroupLimits, type CgroupSupport, type CgroupUsage, type RunCgroup, runCgroup } from "./Cgroup.js"
-import { awaitExit, processIdentity } from "./HostProcess.js"
+import { awaitSandboxEnd, processIdentity } from "./HostProcess.js"
 import { gidMapLine, type IdMapping, uidMapLine } from "./IdMapping.js"
 import { describeCause, internal, LocalEngineError } from "./LocalEngineError.js"
 import { OutputCapture } from "./OutputCapture.js"
@@ -124,7 +124,7 @@ export class Session {
       Effect.interruptible,
       Effect.timeout("5 seconds"),
       Effect.ignore,
-      Effect.zipRight(this.pid1 === undefined ? Effect.void : awaitExit(this.pid1, 5_000)),
+      Effect.zipRight(this.pid1 === undefined ? Effect.void : awaitSandboxEnd(this.pid1, 5_000)),
       Effect.asVoid
     )
   })
@@ -340,7 +340,7 @@ export const runSandbox = (
         session.commandEnded = true
         if (timer !== undefined) yield* Fiber.interrupt(timer)
         // Usage is read, and the upper dir copied, only once every process of the sandbox is gone.
-        if (session.pid1 !== undefined) yield* awaitExit(session.pid1, 5_000)
+        if (session.pid1 !== undefined) yield* awaitSandboxEnd(session.pid1, 5_000)
         if (cgroup !== undefined) usage = yield* cgroup.usage
         if (launch.keep) session.send("save")
       } else if (line === "saved") {
