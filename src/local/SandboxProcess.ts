@@ -59,6 +59,8 @@ export interface SandboxOutcome {
 type Event =
   | { readonly _tag: "Line"; readonly line: string }
   | { readonly _tag: "Closed"; readonly code: number | null; readonly signal: string | null }
+  /** The command's stdout or stderr relay has closed: all of that stream is in. */
+  | { readonly _tag: "OutputEnded" }
   | { readonly _tag: "SpawnFailed"; readonly error: Error }
 
 /** The PATH of sandbox processes unless a run sets its own. */
@@ -161,6 +163,8 @@ const start = (host: SandboxHost, cgroup: RunCgroup | undefined, next: ImageGues
     session.control.on("error", () => undefined)
     child.stdout!.on("data", (chunk: Buffer) => session.stdout?.push(chunk))
     child.stderr!.on("data", (chunk: Buffer) => session.stderr?.push(chunk))
+    child.stdout!.on("end", () => Queue.unsafeOffer(events, { _tag: "OutputEnded" }))
+    child.stderr!.on("end", () => Queue.unsafeOffer(events, { _tag: "OutputEnded" }))
     // A command that never reads its input closes the pipe early; that is not an error.
     child.stdin!.on("error", () => undefined)
     child.on("error", (error) => {
@@ -213,7 +217,7 @@ export interface PreparedSandbox {
   readonly afterHandOver: (launch: SandboxLaunch) => Effect.Effect<void>
 }
 
-const setupFailed = (event: Event, diagnostics: ReadonlyArray<string>): LocalEngineError => {
+const setupFailed = (event: Exclude<Event, { readonly _tag: "OutputEnded" }>, diagnostics: ReadonlyArray<string>): LocalEngineError => {
   if (event._tag === "SpawnFailed") {
     return new LocalEngineError({
       reason: "Unavailable",
@@ -244,6 +248,8 @@ export const prepareSandbox = (
     yield* Effect.gen(function*() {
       while (true) {
         const event = yield* Queue.take(events)
+        // A relay that ended early means the process is going: its Closed event follows.
+        if (event._tag === "OutputEnded") continue
         if (event._tag !== "Line" || event.line.startsWith("error ")) return yield* setupFailed(event, diagnostics)
         if (event.line === "prepared") return
         if (event.line === "ready") {
@@ -312,9 +318,17 @@ export const runSandbox = (
     let saved = false
     let usage: CgroupUsage | undefined
     let closed: { readonly code: number | null; readonly signal: string | null } | undefined
+    let outputsEnded = 0
+    // A run is over once its status (and its saved changes) and all its output are in: the setup
+    // process's own exit, a moment later, is left to the clean-up rather than waited for.
+    const over = () => launch.mode === "run" && errors.length === 0 && status !== undefined && (!launch.keep || saved) && outputsEnded === 2
 
-    while (closed === undefined) {
+    while (closed === undefined && !over()) {
       const event = yield* Queue.take(session.events)
+      if (event._tag === "OutputEnded") {
+        outputsEnded++
+        continue
+      }
       if (event._tag !== "Line") {
         closed = event._tag === "Closed" ? event : { code: null, signal: null }
         continue
@@ -357,7 +371,8 @@ export const runSandbox = (
     const finished = launch.mode === "flatten" ? saved : status !== undefined && (!launch.keep || saved)
     if (!finished && timedOut && status === undefined) return yield* internal("the sandbox did not start")("its time-out came first")
     if (!finished) {
-      const how = closed.signal === null ? `exit status ${closed.code}` : `signal ${closed.signal}`
+      // Only the process's end stops the loop before the run is over: `closed` is set.
+      const how = closed?.signal == null ? `exit status ${closed?.code}` : `signal ${closed.signal}`
       return yield* internal("the sandbox ended unexpectedly")(`${how}${detail}`)
     }
     return {
