@@ -46,8 +46,12 @@ describeSandbox("sandbox pool", () => {
         yield* eventually(() => setupProcesses(stateDir).length > 0)
         // Let the pool finish preparing, then kill everything it holds.
         yield* Effect.sleep("500 millis")
-        for (const pid of setupProcesses(stateDir)) process.kill(pid, "SIGKILL")
+        const killed = setupProcesses(stateDir)
+        for (const pid of killed) process.kill(pid, "SIGKILL")
+        // A kill lands when the victim next runs: the run comes once they are dead.
+        yield* eventually(() => !setupProcesses(stateDir).some((pid) => killed.includes(pid)))
         const op = yield* run(request(image, "echo fine"))
+        assert.strictEqual(op.status, "SUCCESS", op.error ?? "")
         assert.strictEqual(exitCode(op), 0)
         assert.strictEqual(stdout(op), "fine\n")
       })
