@@ -42,7 +42,7 @@ const CAPABILITIES = [
   "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE"
 ]
 
-/** bwrap's arguments after `--bind /tmp/root /`: the namespaces, the process's environment, then the command. */
+/** bwrap's arguments after `--bind ROOT /`: the namespaces, the process's environment, then the command. */
 const bwrapArguments = (run: RunRequest): Array<string> => [
   "--proc", "/proc",
   "--dev", "/dev",

@@ -25,7 +25,7 @@ export interface SandboxLaunch extends ImageGuess {
   readonly mode: "run" | "flatten"
   /** Wait for `save` after the command and copy the upper dir to `runs/<runId>/out`. */
   readonly keep: boolean
-  /** bwrap's options after `--bind /tmp/root /`, then `--`, then the command. */
+  /** bwrap's options after `--bind ROOT /` (ROOT: the merged tree), then `--`, then the command. */
   readonly bwrapArgs: ReadonlyArray<string>
   readonly stdin: Uint8Array
   readonly timeoutMs: number | null

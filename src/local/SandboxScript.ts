@@ -5,28 +5,30 @@
  *
  * in a process group of its own, with fd 3 a socket back to the server (the control channel;
  * bwrap also writes its JSON status there). Everything a run does not choose is done ahead of
- * demand, while the process waits in the server's pool (SandboxPool), so a run pays only for
- * its overlay mount and bwrap.
+ * demand, while the process waits in the server's pool (SandboxPool): a run pays for its overlay
+ * mount (often not even that) and bwrap.
  *
  * Stage 0 joins the sandbox's cgroup (by itself: the move costs milliseconds per hierarchy, which
  * the server's event loop need not spend) and becomes `unshare --user --mount --keep-caps`.
  *
  * Stage 1 runs in a new user and mount namespace, says `ready` and waits (if the server dies
  * meanwhile, the socket closes and it exits): the server writes the namespace's uid/gid maps. On
- * `go` it enters the state directory while it still may,
- * and becomes the namespace's root (the map is in place, and `--keep-caps` kept the capabilities
- * to switch) with a parent-death signal: from then on the whole tree dies with the server
- * (bwrap's `--die-with-parent` carries it on).
+ * `go` it enters the state directory while it still may, and becomes the namespace's root (the
+ * map is in place, and `--keep-caps` kept the capabilities to switch) with a parent-death
+ * signal: from then on the whole tree dies with the server (bwrap's `--die-with-parent` carries
+ * it on).
  *
- * Stage 2 closes every descriptor the server inherited, mounts a tmpfs on /tmp (the run's disk
- * quota, and a place bwrap can use), makes the upper dir there, starts the relays that turn the
- * server's sockets into the real pipes bwrap's stdio needs, says `prepared` and waits for
- * `run ID`. With the upper dir on the tmpfs, it also mounts the image the server expects next
- * (CONTREE_NEXT_*: the last run's) under /tmp/next: a run of that image, without injected
- * files, needs no mount of its own. The run's parameters are in `runs/ID/launch`, NUL-separated: mode, keep (1/0),
- * overlayfs `lowerdir`, the image root's octal mode, its `uid:gid`, then bwrap's arguments.
- * It mounts overlayfs over the image's layers (`userxattr`, so opaque directories work in a user
- * namespace) and runs bwrap on it. After the command it reports `status N`; a run that keeps its
+ * Stage 2 first prepares: it closes every descriptor the server inherited, mounts a tmpfs on
+ * /tmp (the run's disk quota, and a place bwrap can use), makes the upper dir there, starts the
+ * relays that turn the server's sockets into the real pipes bwrap's stdio needs and, with the
+ * upper dir on the tmpfs, mounts the image the server expects next (CONTREE_NEXT_*: the last
+ * run's) under /tmp/next. It says `prepared` and waits for `run ID`.
+ *
+ * The run's parameters are in `runs/ID/launch`, NUL-separated: mode, keep (1/0), overlayfs
+ * `lowerdir`, the image root's octal mode, its `uid:gid`, then bwrap's arguments. Unless the
+ * image is the one mounted ahead (and no files are injected), it mounts overlayfs over the
+ * image's layers (`userxattr`, so opaque directories work in a user namespace); then it runs
+ * bwrap on the merged tree. After the command it reports `status N`; a run that keeps its
  * changes then waits for `save` (sent once every process of the sandbox is gone, and its usage
  * read), copies its upper dir out and lists its opaque directories (an xattr Node cannot read)
  * in `runs/ID/opaque`, both at once. `flatten` mode mounts a read-only overlay and copies the
@@ -34,8 +36,8 @@
  *
  * Paths are relative to the layers directory: the state directory may sit under a home the
  * sandbox's host uid cannot traverse, and short layer names keep the mount options under 4 KiB.
- * Every process costs a millisecond or more on the run's path: the hot path starts two (mount,
- * bwrap), and chmod, chown and cp only when a run needs them.
+ * Every process costs a millisecond or more on the run's path: chmod, chown and cp run only
+ * when a run needs them.
  */
 /** Lists the opaque directories under the working directory, in the form parseOpaqueDirs reads. */
 export const LIST_OPAQUE_DIRS = "getfattr --recursive --physical --no-dereference --dump --match '^user\\.overlay\\.opaque$' ."
