@@ -8,11 +8,16 @@ import { dirname } from "node:path"
 /** Every database of this server records its migrations in this table. */
 const MIGRATIONS_TABLE = "contree_mcp_migrations"
 
-/** Waits for another process's write lock instead of failing at once (two servers may share a file). */
+/**
+ * Waits for another process's write lock instead of failing at once (two servers may share a file).
+ * With WAL, `synchronous = NORMAL` still survives a crash of the server; it spares an fsync per
+ * write, which a finished run's bookkeeping would otherwise wait on.
+ */
 export const prepareDatabase = (loader: Migrator.Loader) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     yield* sql`PRAGMA busy_timeout = 5000`
+    yield* sql`PRAGMA synchronous = NORMAL`
     yield* Migrator.make({})({ loader, table: MIGRATIONS_TABLE })
   })
 

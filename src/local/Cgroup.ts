@@ -1,13 +1,13 @@
 import { Effect, Schedule } from "effect"
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
+import { basename, join } from "node:path"
 import { processIdentity } from "./HostProcess.js"
 import { describeCause } from "./LocalEngineError.js"
 
 /**
  * Per-run control groups: the memory, pids and CPU caps of a run, and the figures its resource
- * usage is read from. Each run gets its own group below the server's own (so whatever limits the
- * server lives under still apply). cgroup v1 (one hierarchy per controller) and v2 are both used
+ * usage is read from. Each sandbox gets its own group below the server's own (so whatever limits
+ * the server lives under still apply), made when its setup process is prepared, ahead of its run. cgroup v1 (one hierarchy per controller) and v2 are both used
  * when this process may create groups there; otherwise there are none and rlimits stand in.
  */
 export type CgroupSupport =
@@ -138,17 +138,79 @@ const orMinusOne = (read: () => number): number => {
 }
 
 export interface RunCgroup {
-  /** Moves a process (and so everything it starts later) into the group. */
-  readonly attach: (pid: number) => Effect.Effect<void, Error>
+  /**
+   * The `cgroup.procs` files a process writes its pid to, to join the group (and so bring
+   * everything it starts later). The process joins by itself: moving a process costs
+   * milliseconds per hierarchy, better spent in its own time than in the server's event loop.
+   */
+  readonly procs: ReadonlyArray<string>
   readonly usage: Effect.Effect<CgroupUsage>
 }
 
 const attempt = (what: string, f: () => void): Effect.Effect<void, Error> =>
   Effect.try({ try: f, catch: (error) => new Error(`${what}: ${describeCause(error)}`) })
 
-/** Removes a group once its processes have exited (that can lag a moment behind their kill). */
+const members = (dir: string): Array<string> => {
+  try {
+    return readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter((pid) => pid !== "")
+  } catch {
+    return []
+  }
+}
+
+/** Sends SIGKILL to every process still in the group; true if there was any. */
+const killMembers = (dir: string): boolean => {
+  const pids = members(dir)
+  for (const pid of pids) {
+    try {
+      process.kill(Number(pid), "SIGKILL")
+    } catch {
+      // it has just exited
+    }
+  }
+  return pids.length > 0
+}
+
+/**
+ * The group directory of a sandbox's setup process, found from outside the server that made it
+ * (another server process cancelling its run): that group holds every process of the sandbox.
+ */
+export const sandboxGroupOf = (pid: number): string | undefined => {
+  try {
+    const all = mounts()
+    for (const line of readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n")) {
+      const [, controllers = "", ...rest] = line.split(":")
+      const path = rest.join(":")
+      if (!basename(path).startsWith(PREFIX)) continue
+      const mount = controllers === ""
+        ? all.find((m) => m.type === "cgroup2")
+        : all.find((m) => m.type === "cgroup" && controllers.split(",").some((c) => m.options.includes(c)))
+      const dir = mount === undefined ? undefined : ownDirectory(mount, path)
+      if (dir !== undefined && existsSync(dir)) return dir
+    }
+  } catch {
+    // the process is gone, or its groups cannot be read
+  }
+  return undefined
+}
+
+/** Kills the processes of a group until none is left, for at most `within` ms. */
+export const emptyGroup = (dir: string, within: number): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    while (killMembers(dir)) yield* Effect.sleep("5 millis")
+  }).pipe(Effect.timeout(within), Effect.ignore)
+
+/**
+ * Removes a group, killing what is left in it first: a sandbox's pid 1 can outlive its killed
+ * parent when the kill lands before bwrap has set its parent-death signal, and only the group
+ * still knows it. Exited processes can linger a moment, so the removal is retried.
+ */
 const removeDirectory = (dir: string): Effect.Effect<void> =>
-  Effect.try(() => existsSync(dir) && rmdirSync(dir)).pipe(
+  Effect.try(() => {
+    if (!existsSync(dir)) return
+    killMembers(dir)
+    rmdirSync(dir)
+  }).pipe(
     Effect.retry(Schedule.spaced("10 millis").pipe(Schedule.intersect(Schedule.recurs(200)))),
     Effect.catchAll((error) => Effect.logWarning(`could not remove control group ${dir}: ${describeCause(error)}`))
   )
@@ -158,8 +220,17 @@ export const runCgroup = (support: CgroupSupport, name: string, limits: CgroupLi
   if (support._tag === "None") return Effect.succeed(undefined)
   const group = `${PREFIX}${process.pid}-${name}`
   if (support._tag === "V1") {
-    const dirs = [...new Set(Object.values(support.parents))].map((parent) => join(parent, group))
-    const dir = (controller: V1Controller) => support.parents[controller] && join(support.parents[controller], group)
+    // Each hierarchy joined costs a write per process moved: only those that cap or count something.
+    const needed: ReadonlyArray<V1Controller> = [
+      "memory",
+      "cpuacct",
+      ...(limits.pids === null ? [] : ["pids" as const]),
+      ...(limits.cpus === null ? [] : ["cpu" as const])
+    ]
+    const parents = needed.flatMap((controller) => support.parents[controller] ?? [])
+    const dirs = [...new Set(parents)].map((parent) => join(parent, group))
+    const dir = (controller: V1Controller) =>
+      needed.includes(controller) && support.parents[controller] ? join(support.parents[controller], group) : undefined
     const memory = dir("memory")
     const create = attempt("cannot create the run's control group", () => {
       for (const d of dirs) mkdirSync(d)
@@ -180,14 +251,10 @@ export const runCgroup = (support: CgroupSupport, name: string, limits: CgroupLi
         majorFaults: stat.get("total_pgmajfault") ?? -1
       }
     })
-    const attach = (pid: number) =>
-      attempt("cannot move the sandbox into its control group", () => {
-        for (const d of dirs) writeFileSync(join(d, "cgroup.procs"), String(pid))
-      })
     return Effect.acquireRelease(
       create.pipe(Effect.tapError(() => Effect.forEach(dirs, removeDirectory))),
       () => Effect.forEach(dirs, removeDirectory)
-    ).pipe(Effect.as<RunCgroup>({ attach, usage }))
+    ).pipe(Effect.as<RunCgroup>({ procs: dirs.map((d) => join(d, "cgroup.procs")), usage }))
   }
   const dir = join(support.parent, group)
   const has = (controller: string) => support.controllers.includes(controller)
@@ -208,10 +275,8 @@ export const runCgroup = (support: CgroupSupport, name: string, limits: CgroupLi
       majorFaults: memoryStat.get("pgmajfault") ?? -1
     }
   })
-  const attach = (pid: number) =>
-    attempt("cannot move the sandbox into its control group", () => writeFileSync(join(dir, "cgroup.procs"), String(pid)))
   return Effect.acquireRelease(create.pipe(Effect.tapError(() => removeDirectory(dir))), () => removeDirectory(dir)).pipe(
-    Effect.as<RunCgroup>({ attach, usage })
+    Effect.as<RunCgroup>({ procs: [join(dir, "cgroup.procs")], usage })
   )
 }
 

@@ -3,7 +3,7 @@ import { lstatSync, readdirSync, rmdirSync, type Stats } from "node:fs"
 import { join } from "node:path"
 import { internal, type LocalEngineError } from "./LocalEngineError.js"
 import type { LayerStack } from "./LayerStack.js"
-import { findOpaqueDirs } from "./OpaqueDirs.js"
+import { readOpaqueDirs } from "./OpaqueDirs.js"
 
 /** Where bwrap mounts filesystems of its own; it creates the directory when the image has none. */
 const SANDBOX_MOUNT_POINTS = ["proc", "dev"]
@@ -18,9 +18,9 @@ const sameOwnerAndMode = (a: Stats, b: Stats) => a.mode === b.mode && a.uid === 
  * Checks a run's saved upper dir before it becomes a layer: the empty mount points the sandbox
  * itself created are dropped (they are not the command's doing), an upper dir that is then empty
  * and kept the root's mode and owner means the run changed nothing, and the opaque directories
- * are read while the xattrs are at hand.
+ * come from the sandbox's `listing` of them (see readOpaqueDirs).
  */
-export const stageLayer = (image: LayerStack, staged: string): Effect.Effect<StagedLayer, LocalEngineError> =>
+export const stageLayer = (image: LayerStack, staged: string, listing: string): Effect.Effect<StagedLayer, LocalEngineError> =>
   Effect.try({
     try: () => {
       const root = image.root()
@@ -40,7 +40,7 @@ export const stageLayer = (image: LayerStack, staged: string): Effect.Effect<Sta
   }).pipe(
     Effect.flatMap((changed) =>
       changed
-        ? Effect.map(findOpaqueDirs(staged), (opaque): StagedLayer => ({ _tag: "Changed", opaque }))
+        ? Effect.map(readOpaqueDirs(listing), (opaque): StagedLayer => ({ _tag: "Changed", opaque }))
         : Effect.succeed<StagedLayer>({ _tag: "Unchanged" })
     )
   )

@@ -11,6 +11,7 @@ import { isTerminal, type Operation } from "../domain/Operation.js"
 import { makeBlobStore, type StoredFile } from "./BlobStore.js"
 import { BUSYBOX, buildBusyboxLayer } from "./BusyboxImage.js"
 import { directoryListing, longListingText } from "./DirectoryListing.js"
+import { emptyGroup, sandboxGroupOf } from "./Cgroup.js"
 import { describeHost, type HostCapabilities, probeHost, unavailableReason } from "./HostCapabilities.js"
 import { isRunning, killGroup, selfIdentity } from "./HostProcess.js"
 import { type ImageRecords, type ImageRow, makeImageRecords } from "./ImageRecords.js"
@@ -30,11 +31,14 @@ import { openSource } from "./oci/openSource.js"
 import { executeRun, newLayerId, type RunContext } from "./RunExecution.js"
 import { validateRunRequest, withImageDefaults } from "./RunRequest.js"
 import { runNetwork } from "./SandboxNetwork.js"
+import { makeSandboxPool } from "./SandboxPool.js"
 import type { SandboxHost } from "./SandboxProcess.js"
 import { layerDir, statePaths, type StatePaths } from "./StatePaths.js"
 
 const BUSYBOX_TAG = "busybox:latest"
 const SHUTDOWN = "interrupted: the server shut down before the operation finished"
+/** Sandboxes kept prepared for the next runs: enough for back-to-back runs, few idle processes. */
+const POOL_SIZE = 2
 
 const toImage = (row: ImageRow) => new Image({ uuid: row.uuid, tag: row.tag, created_at: new Date(row.createdAt).toISOString() })
 const toUploaded = (file: StoredFile) => ({ uuid: file.uuid, sha256: file.sha256, size: file.size })
@@ -192,7 +196,9 @@ export const makeLocalEngine = (options: LocalEngineOptions) =>
       ids: host.ids,
       root: host.root,
       diskBytes: host.tmpfsUpper ? settings.diskBytes : null,
-      ulimits: ulimits(host, settings)
+      ulimits: ulimits(host, settings),
+      cgroups: host.cgroups,
+      limits: settings
     }
     // Registered before the queue, so it runs after the queue has stopped this process's runs.
     yield* Effect.addFinalizer(() =>
@@ -201,8 +207,10 @@ export const makeLocalEngine = (options: LocalEngineOptions) =>
         Effect.catchAll((error) => Effect.logWarning(`could not record the end of running operations: ${error.message}`))
       )
     )
+    // Made before the queue, so its sandboxes are killed after the queue has stopped this process's runs.
+    const sandboxes = yield* makeSandboxPool(sandboxHost, unavailable === undefined ? Math.min(POOL_SIZE, settings.maxConcurrentRuns) : 0)
     const queue = yield* makeOperationQueue(settings.maxConcurrentRuns)
-    const context: RunContext = { settings, paths, host, sandboxHost, sql, images, operations, blobs, stackOf, settled: queue.settle }
+    const context: RunContext = { settings, paths, host, sandboxHost, sandboxes, sql, images, operations, blobs, stackOf, settled: queue.settle }
 
     /** PENDING → EXECUTING → what `execute` records, or FAILED with its error. */
     const operationTask = (id: string, metadata: Record<string, unknown>, execute: Effect.Effect<void, LocalEngineError, Scope.Scope>) =>
@@ -315,12 +323,15 @@ export const makeLocalEngine = (options: LocalEngineOptions) =>
           // Another server process runs it: killing its setup process's group takes the sandbox down; that process cleans up.
           const sandbox = Option.flatMap(yield* fromSql(operations.get(uuid)), (r) => Option.fromNullable(r.sandbox))
           if (Option.isSome(sandbox)) {
+            // Found first: the group outlives the setup process, and holds what its kill may leave (see Cgroup).
+            const group = isRunning(sandbox.value) ? sandboxGroupOf(Number(sandbox.value.split(":")[0])) : undefined
             killGroup(sandbox.value)
             yield* Effect.sync(() => isRunning(sandbox.value)).pipe(
               Effect.repeat({ schedule: Schedule.spaced("5 millis"), while: (running) => running }),
               Effect.timeout("5 seconds"),
               Effect.ignore
             )
+            if (group !== undefined) yield* emptyGroup(group, 5_000)
           }
         }
         return true

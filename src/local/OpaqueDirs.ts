@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import { execFile } from "node:child_process"
+import { existsSync, readFileSync } from "node:fs"
 import { internal, type LocalEngineError } from "./LocalEngineError.js"
 
 const OPAQUE = "user.overlay.opaque"
@@ -20,22 +20,13 @@ export const parseOpaqueDirs = (output: string): Array<string> => {
 }
 
 /**
- * The directories of an upper dir that overlayfs made opaque (removed, then created again), as
- * relative paths. Node has no xattr API, so getfattr (package `attr`) reads them once, when the
- * layer is committed; inspection then never needs to read an xattr.
+ * The directories of a run's upper dir that overlayfs made opaque (removed, then created again), as
+ * relative paths. Node has no xattr API: the sandbox's setup process lists them with getfattr
+ * (package `attr`) while it saves the upper dir (see SandboxScript), once, when the layer is
+ * committed; inspection then never needs to read an xattr. No listing means an empty upper dir.
  */
-export const findOpaqueDirs = (dir: string): Effect.Effect<Array<string>, LocalEngineError> =>
-  Effect.async((resume) => {
-    const child = execFile(
-      "getfattr",
-      ["--recursive", "--physical", "--no-dereference", "--dump", "--match", `^${OPAQUE.replace(/\./g, "\\.")}$`, "."],
-      { cwd: dir, encoding: "latin1", maxBuffer: 256 * 1024 * 1024, env: { PATH: "/usr/bin:/bin", LC_ALL: "C" } },
-      (error, stdout, stderr) =>
-        resume(
-          error === null
-            ? Effect.succeed(parseOpaqueDirs(stdout))
-            : Effect.fail(internal("cannot read the opaque directories of a new layer")(stderr.trim() || error.message))
-        )
-    )
-    return Effect.sync(() => child.kill("SIGKILL"))
+export const readOpaqueDirs = (listing: string): Effect.Effect<Array<string>, LocalEngineError> =>
+  Effect.try({
+    try: () => (existsSync(listing) ? parseOpaqueDirs(readFileSync(listing, "latin1")) : []),
+    catch: internal("cannot read the opaque directories of a new layer")
   })

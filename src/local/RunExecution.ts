@@ -4,7 +4,6 @@ import { randomBytes, randomUUID } from "node:crypto"
 import { chownSync, mkdirSync, renameSync } from "node:fs"
 import { join } from "node:path"
 import type { BlobStore } from "./BlobStore.js"
-import { runCgroup } from "./Cgroup.js"
 import { buildSeed, type InjectedFile } from "./FileInjection.js"
 import type { HostCapabilities } from "./HostCapabilities.js"
 import { fromHostGid, fromHostUid } from "./IdMapping.js"
@@ -18,6 +17,7 @@ import { removeTree } from "./removeTree.js"
 import { buildResolverLayer } from "./ResolverLayer.js"
 import type { RunRequest } from "./RunRequest.js"
 import { dnsAddress } from "./SandboxNetwork.js"
+import type { SandboxPool } from "./SandboxPool.js"
 import { runSandbox, SANDBOX_PATH, type SandboxHost, type SandboxOutcome } from "./SandboxProcess.js"
 import { layerDir, runDir, type StatePaths } from "./StatePaths.js"
 
@@ -27,6 +27,7 @@ export interface RunContext {
   readonly paths: StatePaths
   readonly host: HostCapabilities
   readonly sandboxHost: SandboxHost
+  readonly sandboxes: SandboxPool
   readonly sql: SqlClient.SqlClient
   readonly images: ImageRecords
   readonly operations: OperationRecords
@@ -43,7 +44,7 @@ const CAPABILITIES = [
   "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE"
 ]
 
-/** bwrap's arguments after `--bind /tmp/root /`: the namespaces, the process's environment, then the command. */
+/** bwrap's arguments after `--bind ROOT /`: the namespaces, the process's environment, then the command. */
 const bwrapArguments = (run: RunRequest): Array<string> => [
   "--proc", "/proc",
   "--dev", "/dev",
@@ -101,14 +102,21 @@ const instanceResult = (outcome: SandboxOutcome) => ({
   stderr: outcome.stderr
 })
 
-/** The run's scratch directory, owned by the sandbox's root (it copies the upper dir there); removed with the scope. */
+/**
+ * The run's scratch directory, owned by the sandbox's root (it copies the upper dir there); removed
+ * with the scope. An upper dir on disk is made here too, as the sandbox's root would make it: no
+ * process on the run's path.
+ */
 const scratch = (ctx: RunContext, id: string) =>
   Effect.acquireRelease(
     Effect.try({
       try: () => {
         const dir = runDir(ctx.paths, id)
-        mkdirSync(dir, { mode: 0o700 })
-        chownSync(dir, ctx.host.ids.uid, ctx.host.ids.gid)
+        const own = [dir, ...(ctx.sandboxHost.diskBytes === null ? [join(dir, "upper"), join(dir, "work")] : [])]
+        own.forEach((path, i) => {
+          mkdirSync(path, { mode: i === 0 ? 0o700 : 0o755 })
+          chownSync(path, ctx.host.ids.uid, ctx.host.ids.gid)
+        })
         return dir
       },
       catch: internal("cannot create the run's directory")
@@ -128,12 +136,17 @@ const injectedFiles = (ctx: RunContext, run: RunRequest) =>
 
 /** Copies the merged tree of `lowers` into `runs/<id>/flat`: one layer standing for a long chain. */
 const flatten = (ctx: RunContext, id: string, lowers: string) =>
-  Effect.scoped(runSandbox(
-    { runId: id, mode: "flatten", lowers, root: "", keep: false, bwrapArgs: [], stdin: new Uint8Array(), timeoutMs: null, truncateAt: 0 },
-    ctx.sandboxHost,
-    undefined,
-    () => Effect.void
-  )).pipe(Effect.as(join(runDir(ctx.paths, id), "flat")))
+  ctx.sandboxes.take.pipe(
+    Effect.flatMap((prepared) =>
+      runSandbox(
+        { runId: id, mode: "flatten", lowers, rootMode: "", rootOwner: "", keep: false, bwrapArgs: [], stdin: new Uint8Array(), timeoutMs: null, truncateAt: 0 },
+        ctx.sandboxHost,
+        prepared
+      )
+    ),
+    Effect.scoped,
+    Effect.as(join(runDir(ctx.paths, id), "flat"))
+  )
 
 /**
  * Records a run's changes as a new image, atomically with the operation's SUCCESS: the layer
@@ -189,17 +202,19 @@ export const executeRun = (
     const stack = yield* ctx.stackOf(image)
     const dir = yield* scratch(ctx, id)
     yield* buildSeed(stack, join(dir, "seed"), yield* injectedFiles(ctx, run), run.cwd, ctx.host.ids)
-    const cgroup = yield* runCgroup(ctx.host.cgroups, id, ctx.settings).pipe(
-      Effect.mapError(internal("cannot set the run's limits"))
-    )
     const root = yield* Effect.try({ try: () => stack.root().stats, catch: internal("cannot read the image") })
     if (run.network !== undefined) yield* buildResolverLayer(stack, join(dir, "net"), dnsAddress(run.network), ctx.host.ids)
+    const prepared = yield* ctx.sandboxes.take
+    // What a cancel from another server process kills.
+    yield* ctx.operations.setSandbox(id, prepared.identity).pipe(Effect.mapError(internal("cannot record the sandbox")))
     const outcome = yield* runSandbox(
       {
         runId: id,
         mode: "run",
-        lowers: lowerdir(image.layers),
-        root: `${(root.mode & 0o7777).toString(8)} ${fromHostUid(ctx.host.ids, root.uid)} ${fromHostGid(ctx.host.ids, root.gid)}`,
+        // A networked run's /etc/resolv.conf comes from a layer of its own, on top of the image.
+        lowers: run.network === undefined ? lowerdir(image.layers) : `../runs/${id}/net:${lowerdir(image.layers)}`,
+        rootMode: (root.mode & 0o7777).toString(8),
+        rootOwner: `${fromHostUid(ctx.host.ids, root.uid)}:${fromHostGid(ctx.host.ids, root.gid)}`,
         keep: !run.disposable,
         bwrapArgs: bwrapArguments(run),
         stdin: run.stdin,
@@ -208,13 +223,12 @@ export const executeRun = (
         network: run.network
       },
       ctx.sandboxHost,
-      cgroup,
-      (identity) => ctx.operations.setSandbox(id, identity).pipe(Effect.mapError(internal("cannot record the sandbox")))
+      prepared
     )
     const metadata = { ...run.metadata, result: instanceResult(outcome) }
     if (run.disposable) return yield* finish(ctx, id, metadata, null)
     const staged = join(dir, "out")
-    const layer = yield* stageLayer(stack, staged)
+    const layer = yield* stageLayer(stack, staged, join(dir, "opaque"))
     if (layer._tag === "Unchanged") return yield* finish(ctx, id, metadata, image.uuid)
     yield* commit(ctx, id, image, staged, layer.opaque, metadata)
   })

@@ -58,6 +58,16 @@ export const validateRunRequest = (
     for (const name of Object.keys(request.env)) {
       if (!ENV_NAME.test(name)) return yield* invalidRequest(`invalid environment variable name: ${JSON.stringify(name)}`)
     }
+    // A process's arguments and environment are NUL-terminated strings: a NUL cannot be passed on.
+    const strings: Array<readonly [field: string, value: string]> = [
+      ["command", request.command],
+      ["hostname", request.hostname],
+      ...(request.cwd === undefined ? [] : [["cwd", request.cwd] as const]),
+      ...request.args.map((arg, i) => [`args[${i}]`, arg] as const),
+      ...Object.entries(request.env).map(([name, value]) => [`env.${name}`, value] as const)
+    ]
+    const withNul = strings.find(([, value]) => value.includes("\0"))
+    if (withNul !== undefined) return yield* invalidRequest(`${withNul[0]} must not contain a NUL character`)
     const files: Array<RequestedFile> = []
     for (const [path, spec] of Object.entries(request.files)) {
       if (!path.startsWith("/")) return yield* invalidRequest(`file path must be absolute: ${path}`)

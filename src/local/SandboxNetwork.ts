@@ -1,7 +1,6 @@
 import { Deferred, Effect, Exit, FiberId, type Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
-import { awaitExit } from "./HostProcess.js"
 import { invalidRequest, LocalEngineError } from "./LocalEngineError.js"
 
 /**
@@ -131,7 +130,8 @@ export const attachNetwork = (helper: NetworkHelperName, pid1: number): Effect.E
       (child) =>
         Effect.suspend(() => {
           child.kill("SIGKILL")
-          return child.pid === undefined ? Effect.void : awaitExit(child.pid, 5_000)
+          // Interruptible even inside a finalizer, or the time limit could not stop the wait.
+          return Deferred.await(ended).pipe(Effect.interruptible, Effect.timeout("5 seconds"), Effect.ignore)
         })
     )
     // pasta of this vintage has no ready signal: its work shows as the namespace's default route.

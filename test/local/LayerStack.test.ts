@@ -7,6 +7,7 @@ import { dirname, join } from "node:path"
 import { stageLayer } from "../../src/local/LayerCommit.js"
 import { LayerStack } from "../../src/local/LayerStack.js"
 import { parseOpaqueDirs } from "../../src/local/OpaqueDirs.js"
+import { LIST_OPAQUE_DIRS } from "../../src/local/SandboxScript.js"
 
 /** Builds a layer directory from `path -> content` ("dir/" for a directory, "->target" for a symlink, null for a whiteout). */
 const layer = (root: string, entries: Record<string, string | null>): string => {
@@ -79,10 +80,13 @@ describe("LayerStack", () => {
       const image = new LayerStack([{ dir: layer(join(base, "img"), { "etc/passwd": "root" }), opaque: new Set() }])
       const upper = layer(join(base, "upper"), { "proc/": "", "dev/": "" })
       execFileSync("chmod", ["--reference", join(base, "img"), upper])
-      assert.deepStrictEqual(yield* stageLayer(image, upper), { _tag: "Unchanged" })
+      const listing = join(base, "opaque")
+      assert.deepStrictEqual(yield* stageLayer(image, upper, listing), { _tag: "Unchanged" })
       assert.isFalse(existsSync(join(upper, "proc")))
       layer(upper, { "etc/new": "x", "var/": "" })
       execFileSync("setfattr", ["-n", "user.overlay.opaque", "-v", "y", join(upper, "var")])
-      assert.deepStrictEqual(yield* stageLayer(image, upper), { _tag: "Changed", opaque: ["var"] })
+      // The listing the sandbox's setup process makes of its upper dir.
+      writeFileSync(listing, execFileSync("bash", ["-c", LIST_OPAQUE_DIRS], { cwd: upper }))
+      assert.deepStrictEqual(yield* stageLayer(image, upper, listing), { _tag: "Changed", opaque: ["var"] })
     }))
 })
