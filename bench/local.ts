@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { median, ms, report } from "./stats.js"
+import { median, medianOf, ms, report, timed } from "./stats.js"
 
 const RUNS = 50
 const READS = 200
@@ -24,20 +24,6 @@ const rawSpawn = (): Promise<void> =>
     child.once("error", reject)
     child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`bwrap exited with ${code}`))))
   })
-
-const timed = async (f: () => Promise<unknown>): Promise<number> => {
-  const started = performance.now()
-  await f()
-  return performance.now() - started
-}
-
-/** Median time of `f` over `n` calls, after a few warm-up calls. */
-const medianOf = async (n: number, f: () => Promise<unknown>): Promise<number> => {
-  for (let i = 0; i < WARM_UP; i++) await f()
-  const times: Array<number> = []
-  for (let i = 0; i < n; i++) times.push(await timed(f))
-  return median(times)
-}
 
 /** Median over `ROUNDS` rounds of `CONCURRENT` calls of `f` at once, as calls per second. */
 const throughput = async (f: () => Promise<unknown>): Promise<number> => {
@@ -113,7 +99,7 @@ export const localBench = async (bin: string, baselineServer: string, baseEnv: N
     report(`contree_read_file /etc/os-release (med. ${READS})`, cached, noop)
     // The first read of each committed image misses the server's cache: the engine reads its layers.
     let next = 0
-    const fresh = await medianOf(images.length - WARM_UP, () => call("contree_read_file", { image: images[next++], path: "/etc/os-release" }))
+    const fresh = await medianOf(images.length - WARM_UP, () => call("contree_read_file", { image: images[next++], path: "/etc/os-release" }), WARM_UP)
     report(`  the same, first read of an image (med. ${images.length - WARM_UP})`, fresh, noop)
 
     const extra = committed - writeDisposable

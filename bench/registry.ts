@@ -21,18 +21,12 @@ import { parseRegistryUrl } from "../src/domain/RegistryUrl.js"
 import { registrySource } from "../src/local/oci/RegistrySource.js"
 import { blobGets, DOCKER_REGISTRY, startDockerRegistry } from "../test/support/dockerRegistry.js"
 import { type PushedImage, pushImage, tarLayer } from "../test/support/ociPush.js"
-import { mbPerSecond, median, report } from "./stats.js"
+import { mbPerSecond, median, report, timed } from "./stats.js"
 
 const LAYER_SIZE = 25 * 1024 * 1024
 const ROUNDS = 5
 const REPOSITORY = "bench/random"
 const TAG = "50mb"
-
-const timed = async (f: () => Promise<unknown>): Promise<number> => {
-  const started = performance.now()
-  await f()
-  return performance.now() - started
-}
 
 export const registryBench = async (bin: string, baseEnv: NodeJS.ProcessEnv): Promise<void> => {
   if (!existsSync(DOCKER_REGISTRY) || spawnSync("curl", ["--version"]).status !== 0) {

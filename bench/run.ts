@@ -9,7 +9,7 @@ import { localBench } from "./local.js"
 import { registryBench } from "./registry.js"
 import { rsyncBench } from "./rsync.js"
 import { serveBench } from "./serve.js"
-import { median, report } from "./stats.js"
+import { medianOf, report } from "./stats.js"
 import { startupMedian } from "./startup.js"
 
 const root = resolve(import.meta.dirname, "..")
@@ -33,17 +33,8 @@ const connect = async (args: ReadonlyArray<string>) => {
   return client
 }
 
-/** Median round trip of `call` over `n` calls, after a few warm-up calls. */
-const roundTrip = async (call: () => Promise<unknown>, n = 200) => {
-  for (let i = 0; i < 10; i++) await call()
-  const times: Array<number> = []
-  for (let i = 0; i < n; i++) {
-    const started = performance.now()
-    await call()
-    times.push(performance.now() - started)
-  }
-  return median(times)
-}
+/** Median round trip of `call` over 200 calls. */
+const roundTrip = (call: () => Promise<unknown>) => medianOf(200, call, 10)
 
 try {
   process.stdout.write(`contree-mcp bench (node ${process.version}, fake ConTree API on loopback)\n\n`)

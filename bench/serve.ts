@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { median, report } from "./stats.js"
+import { median, medianOf, report } from "./stats.js"
 
 const RUNS = 50
 const WARM_UP = 5
@@ -62,20 +62,10 @@ export const serveBench = async (bin: string, baseEnv: NodeJS.ProcessEnv): Promi
       const out = result.structuredContent as Record<string, unknown> | undefined
       if (result.isError || out?.["exit_code"] !== 0) throw new Error(`contree_run failed: ${JSON.stringify(result.content)}`)
     }
-    const medianOf = async (f: () => Promise<void>) => {
-      for (let i = 0; i < WARM_UP; i++) await f()
-      const times: Array<number> = []
-      for (let i = 0; i < RUNS; i++) {
-        const started = performance.now()
-        await f()
-        times.push(performance.now() - started)
-      }
-      return median(times)
-    }
     process.stdout.write("serve: the MCP server on the cloud backend pointed at `contree-mcp serve` on loopback. Baseline: the local backend in process.\n")
     // Two alternating rounds, so that a slower stretch of the (shared) machine weighs on both alike.
     const rounds: Array<readonly [number, number]> = []
-    for (let round = 0; round < 2; round++) rounds.push([await medianOf(runTrue(inProcess)), await medianOf(runTrue(viaServe))])
+    for (let round = 0; round < 2; round++) rounds.push([await medianOf(RUNS, runTrue(inProcess), WARM_UP), await medianOf(RUNS, runTrue(viaServe), WARM_UP)])
     const baseline = median(rounds.map(([b]) => b))
     const remote = median(rounds.map(([, r]) => r))
     report(`contree_run true via serve (median of ${RUNS}, x2)`, remote, baseline)

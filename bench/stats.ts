@@ -14,3 +14,18 @@ export const report = (name: string, value: number, baseline: number, goal?: str
 
 export const mbPerSecond = (n: number) => `${n.toFixed(0)} MB/s`
 export const mb = (n: number) => `${n.toFixed(1)} MB`
+
+/** Milliseconds one call of `f` takes. */
+export const timed = async (f: () => Promise<unknown>): Promise<number> => {
+  const started = performance.now()
+  await f()
+  return performance.now() - started
+}
+
+/** Median time of `f` over `n` calls, after `warmUp` calls that are not counted. */
+export const medianOf = async (n: number, f: () => Promise<unknown>, warmUp = 5): Promise<number> => {
+  for (let i = 0; i < warmUp; i++) await f()
+  const times: Array<number> = []
+  for (let i = 0; i < n; i++) times.push(await timed(f))
+  return median(times)
+}

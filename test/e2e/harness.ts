@@ -126,16 +126,23 @@ export const connectHttp = async (baseUrl: string): Promise<Client> => {
   return client
 }
 
-/** The structured result of a successful call; fails the test with the error text otherwise. */
-export const callOk = async (client: Client, name: string, args: Record<string, unknown> = {}): Promise<Record<string, any>> => {
+/** Calls a tool; with `seen`, also keeps the result as JSON there (the secret-leak checks read it). */
+export const callTool = async (client: Client, name: string, args: Record<string, unknown> = {}, seen?: Array<string>): Promise<CallToolResult> => {
   const result = (await client.callTool({ name, arguments: args })) as CallToolResult
+  seen?.push(JSON.stringify(result))
+  return result
+}
+
+/** The structured result of a successful call; fails the test with the error text otherwise. */
+export const callOk = async (client: Client, name: string, args: Record<string, unknown> = {}, seen?: Array<string>): Promise<Record<string, any>> => {
+  const result = await callTool(client, name, args, seen)
   if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.content)}`)
   return result.structuredContent as Record<string, any>
 }
 
 /** The error text of a call expected to fail. */
-export const callError = async (client: Client, name: string, args: Record<string, unknown> = {}): Promise<string> => {
-  const result = (await client.callTool({ name, arguments: args })) as CallToolResult
+export const callError = async (client: Client, name: string, args: Record<string, unknown> = {}, seen?: Array<string>): Promise<string> => {
+  const result = await callTool(client, name, args, seen)
   if (!result.isError) throw new Error(`${name} unexpectedly succeeded: ${JSON.stringify(result.structuredContent)}`)
   return resultText(result)
 }

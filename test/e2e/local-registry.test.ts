@@ -3,7 +3,7 @@
 // loopback, one open and one behind a token service. The imported images run in real sandboxes;
 // a second import of the same image transfers no blob (read from the registries' access logs);
 // the registry password and its tokens never reach the client or the server's stderr.
-import { type CallToolResult, LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
+import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
 import { spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -13,7 +13,7 @@ import { hostPlatform, type Platform } from "../../src/local/oci/Manifest.js"
 import { blobGets, DOCKER_REGISTRY, type DockerRegistry, startDockerRegistry } from "../support/dockerRegistry.js"
 import { opaque, type PushedImage, pushImage, pushIndex, tarLayer, type TestLayer, whiteout } from "../support/ociPush.js"
 import { startTokenServer, type TokenServer } from "../support/tokenServer.js"
-import { type Connected, connectLocal } from "./harness.js"
+import { callOk, callTool, type Connected, connectLocal } from "./harness.js"
 
 const runnable = spawnSync("bwrap", ["--version"]).status === 0 && existsSync(DOCKER_REGISTRY) && existsSync("/bin/busybox")
 const describeRunnable = runnable ? describe : describe.skip
@@ -32,16 +32,8 @@ let privateImage: PushedImage
 /** Every result and log notification the client saw. */
 const seen: Array<string> = []
 
-const call = async (name: string, args: Record<string, unknown>): Promise<CallToolResult> => {
-  const result = (await server.client.callTool({ name, arguments: args })) as CallToolResult
-  seen.push(JSON.stringify(result))
-  return result
-}
-const ok = async (name: string, args: Record<string, unknown>): Promise<Record<string, any>> => {
-  const result = await call(name, args)
-  if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.content)}`)
-  return result.structuredContent as Record<string, any>
-}
+const call = (name: string, args: Record<string, unknown>) => callTool(server.client, name, args, seen)
+const ok = (name: string, args: Record<string, unknown>) => callOk(server.client, name, args, seen)
 
 /** A root filesystem the sandbox can run: the host's static busybox as /bin/sh, and a few files. */
 const baseLayer = async (): Promise<TestLayer> => ({

@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type FakeContreeApi, startFakeContreeApi } from "../fake/FakeContreeApi.js"
 import { type FakeOciRegistry, startFakeOciRegistry } from "../fake/FakeOciRegistry.js"
-import { callOk, type Connected, connectStdio, waitFor } from "./harness.js"
+import { callError, callOk, type Connected, connectStdio, waitFor } from "./harness.js"
 
 const USER = "robot"
 const TOKEN = "rgt-SECRET-7c4e1a90b2d35f68"
@@ -29,21 +29,8 @@ let server: Connected
 /** Every result, error and log notification the client saw. */
 const seen: Array<string> = []
 
-const callTool = async (name: string, args: Record<string, unknown>): Promise<CallToolResult> => {
-  const result = (await server.client.callTool({ name, arguments: args })) as CallToolResult
-  seen.push(JSON.stringify(result))
-  return result
-}
-const ok = async (name: string, args: Record<string, unknown>) => {
-  const result = await callTool(name, args)
-  if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.content)}`)
-  return result.structuredContent as Record<string, any>
-}
-const fails = async (name: string, args: Record<string, unknown>) => {
-  const result = await callTool(name, args)
-  if (!result.isError) throw new Error(`${name} unexpectedly succeeded: ${JSON.stringify(result.structuredContent)}`)
-  return result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n")
-}
+const ok = (name: string, args: Record<string, unknown>) => callOk(server.client, name, args, seen)
+const fails = (name: string, args: Record<string, unknown>) => callError(server.client, name, args, seen)
 const credentialFile = () => join(server.home, ".config", "contree", "registry-credentials.json")
 const importBodies = () =>
   api.requests.filter((r) => r.method === "POST" && r.path === "/v1/images/import").map((r) => r.json as Record<string, any>)
