@@ -1,10 +1,13 @@
-// Bundles the CLI into one file: Node then loads one module instead of hundreds, which roughly
-// halves start-up. The library entry points (dist/index.js, dist/testing.js) stay unbundled.
+// Bundles the CLI: Node then loads a few modules instead of hundreds, which roughly halves
+// start-up. `contree-mcp serve`'s HTTP stack is a chunk of its own (dist/chunks/), loaded only by
+// that command. The library entry points (dist/index.js, dist/testing.js) stay unbundled.
 import { build } from "esbuild"
 
 await build({
   entryPoints: ["src/bin.ts"],
-  outfile: "dist/bin.js",
+  outdir: "dist",
+  chunkNames: "chunks/[name]-[hash]",
+  splitting: true,
   bundle: true,
   minify: true,
   sourcemap: "linked",

@@ -6,7 +6,6 @@ import { parseCli } from "./cli/Cli.js"
 import { doctor } from "./cli/doctor.js"
 import { reportFailure, serve } from "./mcp/serve.js"
 import { StderrLogger } from "./mcp/StderrLogger.js"
-import { serveApi } from "./serve/serveApi.js"
 
 const readIfExists = (path: string): string | undefined => {
   try {
@@ -31,9 +30,12 @@ switch (action._tag) {
   case "Doctor":
     NodeRuntime.runMain(reportFailure(doctor(action.config)).pipe(Effect.provide(StderrLogger(action.config.logLevel))), quiet)
     break
-  case "ServeApi":
+  case "ServeApi": {
+    // Only this command needs the HTTP server stack: the MCP server starts without loading it.
+    const { serveApi } = await import("./serve/serveApi.js")
     NodeRuntime.runMain(serveApi(action.config, action.api), quiet)
     break
+  }
   default:
     process.stdout.write(`${action.text}\n`)
 }

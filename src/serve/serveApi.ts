@@ -1,5 +1,5 @@
 import { HttpServer } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { createServer } from "node:http"
 import { LocalEngineLive } from "../local/LocalEngineLive.js"
