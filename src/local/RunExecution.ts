@@ -2,7 +2,7 @@ import type { SqlClient } from "@effect/sql"
 import { Effect, Option, type Scope } from "effect"
 import { randomBytes, randomUUID } from "node:crypto"
 import { chownSync, mkdirSync, renameSync } from "node:fs"
-import { join } from "node:path"
+import { join, posix } from "node:path"
 import type { BlobStore } from "./BlobStore.js"
 import { BUSYBOX } from "./BusyboxImage.js"
 import { buildSeed, type InjectedFile } from "./FileInjection.js"
@@ -60,7 +60,8 @@ const commandAs = (run: RunRequest): Array<string> =>
 const bwrapArguments = (run: RunRequest): Array<string> => [
   "--proc", "/proc",
   "--dev", "/dev",
-  ...(run.user === undefined || run.user.uid === 0 ? [] : ["--ro-bind", BUSYBOX, SWITCH_UID]),
+  // bwrap makes the parents of a bind 0700, which the user could not pass.
+  ...(run.user === undefined || run.user.uid === 0 ? [] : ["--perms", "0755", "--dir", posix.dirname(SWITCH_UID), "--ro-bind", BUSYBOX, SWITCH_UID]),
   "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
   "--die-with-parent",
   // A new session: no access to the server's controlling terminal (TIOCSTI).

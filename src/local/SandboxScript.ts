@@ -124,11 +124,9 @@ fi
   # A run with a network starts its command only once the server has brought its interface up.
   if [ "$gate" = 1 ]; then set -- --block-fd 4 "$@"; else exec 4<&-; fi
   # An image's User: bwrap (still uid 0, for its mounts) starts in the user's groups, which it keeps
-  # and the command inherits; the command switches its uid itself. The mount points bwrap would
-  # make are made first, by the root group, so no other group lands in the run's changes.
+  # and the command inherits; the command switches its uid itself.
   as=()
   if [ -n "$gid" ]; then
-    mkdir -p "$root/proc" "$root/dev" 2>&3 || exit 70
     as=(setpriv --regid="$gid")
     if [ -n "$groups" ]; then as+=(--groups="$groups"); else as+=(--clear-groups); fi
   fi
