@@ -7,7 +7,7 @@ import { internal, type LocalEngineError } from "./LocalEngineError.js"
 export const BUSYBOX = "/bin/busybox"
 
 /** Whether an ELF executable needs no dynamic loader (no PT_INTERP program header), so it runs in an image without libc. */
-const isStaticElf = (path: string): boolean => {
+export const isStaticElf = (path: string): boolean => {
   const fd = openSync(path, "r")
   try {
     const header = Buffer.alloc(64)

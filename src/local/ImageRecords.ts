@@ -3,12 +3,14 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option } from "effect"
 import type { Window } from "./QueryRules.js"
 
-/** What an image's config asks of a run that does not say otherwise (OCI `config`: Env, WorkingDir, User, Cmd). */
+/** What an image's config asks of a run that does not say otherwise (OCI `config`: Env, WorkingDir, User, Entrypoint, Cmd). */
 export interface ImageDefaults {
   /** `NAME=value`, as the config lists them. */
   readonly env: ReadonlyArray<string>
   readonly workingDir: string | null
+  /** `user[:group]`, names or ids, as the config has it. */
   readonly user: string | null
+  readonly entrypoint: ReadonlyArray<string> | null
   readonly cmd: ReadonlyArray<string> | null
 }
 
@@ -55,7 +57,8 @@ const toImage = (raw: RawImage): ImageRow => ({
   operation: raw.operation,
   createdAt: raw.created_at,
   manifest: raw.manifest,
-  defaults: raw.config === null ? null : JSON.parse(raw.config) as ImageDefaults
+  // Images recorded before Entrypoint was kept have none.
+  defaults: raw.config === null ? null : { entrypoint: null, ...JSON.parse(raw.config) as Partial<ImageDefaults> } as ImageDefaults
 })
 
 export interface ImageFilter {

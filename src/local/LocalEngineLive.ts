@@ -9,12 +9,13 @@ import { join } from "node:path"
 import { Image } from "../domain/Image.js"
 import { isTerminal, type Operation } from "../domain/Operation.js"
 import { makeBlobStore, type StoredFile } from "./BlobStore.js"
-import { BUSYBOX, buildBusyboxLayer } from "./BusyboxImage.js"
+import { BUSYBOX, buildBusyboxLayer, isStaticElf } from "./BusyboxImage.js"
 import { directoryListing, longListingText } from "./DirectoryListing.js"
 import { emptyGroup, sandboxGroupOf } from "./Cgroup.js"
 import { describeHost, type HostCapabilities, probeHost, unavailableReason } from "./HostCapabilities.js"
 import { isRunning, killGroup, selfIdentity } from "./HostProcess.js"
 import { type ImageRecords, type ImageRow, makeImageRecords } from "./ImageRecords.js"
+import { imageUser } from "./ImageUser.js"
 import { normalizeImagePath as imagePath } from "../domain/ImagePath.js"
 import { LayerStack, type MergedEntry, type StackLayer } from "./LayerStack.js"
 import { LocalDatabase } from "./LocalDatabase.js"
@@ -234,7 +235,16 @@ export const makeLocalEngine = (options: LocalEngineOptions) =>
         const network = yield* runNetwork(settings.network, host.networkHelper, options?.network)
         const validated = yield* validateRunRequest(request, network)
         const image = yield* resolveRef(request.image)
-        const run = withImageDefaults(validated, request, image.defaults)
+        const defaulted = yield* withImageDefaults(validated, request, image.defaults)
+        // No request field names a user: an image's User applies to every run of it, as `docker run` without `-u`.
+        const user = image.defaults?.user ? yield* imageUser(yield* stackOf(image), image.defaults.user, host.ids) : undefined
+        if (user !== undefined && user.uid !== 0 && !(yield* Effect.sync(() => existsSync(BUSYBOX) && isStaticElf(BUSYBOX)))) {
+          return yield* new LocalEngineError({
+            reason: "Unavailable",
+            message: `the image runs as uid ${user.uid}, and switching to it needs a static ${BUSYBOX} (Debian: apt-get install busybox-static)`
+          })
+        }
+        const run = { ...defaulted, user }
         if (unavailable !== undefined) return yield* new LocalEngineError({ reason: "Unavailable", message: unavailable })
         const id = randomUUID()
         yield* fromSql(operations.insert({

@@ -2,8 +2,9 @@ import type { SqlClient } from "@effect/sql"
 import { Effect, Option, type Scope } from "effect"
 import { randomBytes, randomUUID } from "node:crypto"
 import { chownSync, mkdirSync, renameSync } from "node:fs"
-import { join } from "node:path"
+import { join, posix } from "node:path"
 import type { BlobStore } from "./BlobStore.js"
+import { BUSYBOX } from "./BusyboxImage.js"
 import { buildSeed, type InjectedFile } from "./FileInjection.js"
 import type { HostCapabilities } from "./HostCapabilities.js"
 import { fromHostGid, fromHostUid } from "./IdMapping.js"
@@ -44,10 +45,23 @@ const CAPABILITIES = [
   "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE"
 ]
 
+/**
+ * Where a run as an image's non-root User finds the host's static busybox, whose `nsenter -S UID`
+ * (no namespace named) sets the uid and execs the command. bwrap's /dev is a tmpfs of its own, so
+ * the file never reaches the image's upper dir; busybox picks the applet from the file's name.
+ */
+const SWITCH_UID = "/dev/.contree/nsenter"
+
+/** The command, started as the run's user: the kernel clears the capabilities as the uid leaves 0. */
+const commandAs = (run: RunRequest): Array<string> =>
+  run.user === undefined || run.user.uid === 0 ? [...run.argv] : [SWITCH_UID, "-S", String(run.user.uid), "--", ...run.argv]
+
 /** bwrap's arguments after `--bind ROOT /`: the namespaces, the process's environment, then the command. */
 const bwrapArguments = (run: RunRequest): Array<string> => [
   "--proc", "/proc",
   "--dev", "/dev",
+  // bwrap makes the parents of a bind 0700, which the user could not pass.
+  ...(run.user === undefined || run.user.uid === 0 ? [] : ["--perms", "0755", "--dir", posix.dirname(SWITCH_UID), "--ro-bind", BUSYBOX, SWITCH_UID]),
   "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
   "--die-with-parent",
   // A new session: no access to the server's controlling terminal (TIOCSTI).
@@ -56,11 +70,11 @@ const bwrapArguments = (run: RunRequest): Array<string> => [
   "--chdir", run.cwd,
   "--clearenv",
   // A cleared environment, but with the PATH and HOME every container has (Docker sets both); the request's env wins.
-  ...Object.entries({ PATH: SANDBOX_PATH, HOME: "/root", ...run.env }).flatMap(([name, value]) => ["--setenv", name, value]),
+  ...Object.entries({ PATH: SANDBOX_PATH, HOME: run.user?.home ?? "/root", ...run.env }).flatMap(([name, value]) => ["--setenv", name, value]),
   "--cap-drop", "ALL",
   ...CAPABILITIES.flatMap((cap) => ["--cap-add", `CAP_${cap}`]),
   "--",
-  ...run.argv
+  ...commandAs(run)
 ]
 
 export const newLayerId = () => randomBytes(6).toString("hex")
@@ -217,6 +231,10 @@ export const executeRun = (
         rootOwner: `${fromHostUid(ctx.host.ids, root.uid)}:${fromHostGid(ctx.host.ids, root.gid)}`,
         keep: !run.disposable,
         bwrapArgs: bwrapArguments(run),
+        // Root's group alone is what a sandbox starts with (stage 1 clears the rest).
+        groups: run.user === undefined || (run.user.gid === 0 && run.user.groups.length === 0)
+          ? undefined
+          : { gid: run.user.gid, supplementary: run.user.groups },
         stdin: run.stdin,
         timeoutMs: run.timeoutMs,
         truncateAt: run.truncateAt,

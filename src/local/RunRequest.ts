@@ -3,6 +3,7 @@ import { posix } from "node:path"
 import type { SpawnRequest } from "../domain/Instance.js"
 import { streamBytes } from "../domain/OutputStream.js"
 import type { ImageDefaults } from "./ImageRecords.js"
+import type { RunUser } from "./ImageUser.js"
 import { invalidRequest, type LocalEngineError } from "./LocalEngineError.js"
 import type { NetworkHelperName } from "./SandboxNetwork.js"
 
@@ -17,6 +18,7 @@ export interface RequestedFile {
 
 /** A validated spawn request: what the sandbox runs, and the metadata echoed on the operation. */
 export interface RunRequest {
+  /** Empty until the image's Entrypoint and Cmd stand in for an empty `command` (withImageDefaults). */
   readonly argv: ReadonlyArray<string>
   readonly env: Readonly<Record<string, string>>
   readonly cwd: string
@@ -28,6 +30,8 @@ export interface RunRequest {
   readonly files: ReadonlyArray<RequestedFile>
   /** The helper giving the run outbound access; undefined: loopback only. */
   readonly network: NetworkHelperName | undefined
+  /** Who the command runs as (the image's `User`); undefined: the sandbox's root. */
+  readonly user: RunUser | undefined
   /** The request as the cloud echoes it in the operation's metadata (spec §2.11); `result` comes later. */
   readonly metadata: Readonly<Record<string, unknown>>
 }
@@ -49,7 +53,6 @@ export const validateRunRequest = (
   network: NetworkHelperName | undefined
 ): Effect.Effect<RunRequest, LocalEngineError> =>
   Effect.gen(function*() {
-    if (request.command === "") return yield* invalidRequest("command is required")
     if (request.image === "") return yield* invalidRequest("image is required")
     if (request.shell && request.args.length > 0) return yield* invalidRequest("args must be empty when shell is true")
     if (request.cwd !== undefined && !request.cwd.startsWith("/")) return yield* invalidRequest("cwd must be an absolute path")
@@ -78,7 +81,7 @@ export const validateRunRequest = (
     }
     const stdin = streamBytes(request.stdin)
     return {
-      argv: request.shell ? ["/bin/sh", "-c", request.command] : [request.command, ...request.args],
+      argv: request.command === "" ? [] : request.shell ? ["/bin/sh", "-c", request.command] : [request.command, ...request.args],
       env: request.env,
       cwd: posix.normalize(request.cwd ?? DEFAULT_CWD),
       hostname: request.hostname,
@@ -88,6 +91,7 @@ export const validateRunRequest = (
       disposable: request.disposable,
       files,
       network,
+      user: undefined,
       metadata: {
         command: request.command,
         image: request.image,
@@ -106,17 +110,34 @@ export const validateRunRequest = (
     }
   })
 
+const NO_COMMAND = "command is required: give the program to run (the image has no Entrypoint or Cmd to run instead)"
+
 /**
  * An image's config under a run (an imported image's, or the one it was committed from): its Env
- * beneath the request's, its WorkingDir when the request names no cwd. User and Cmd are recorded
- * with the image but not applied: `command` is always given, and runs start as the sandbox's root.
+ * beneath the request's, its WorkingDir when the request names no cwd and, for an empty `command`,
+ * its Entrypoint followed by its Cmd (or by the request's `args`, as `docker run IMAGE ARGS`),
+ * exec'd as they are: an OCI config's lists are argv, never shell text. Its `User` is resolved
+ * against the image's files by the engine (ImageUser).
  */
-export const withImageDefaults = (run: RunRequest, request: SpawnRequest, defaults: ImageDefaults | null): RunRequest => {
-  if (defaults === null) return run
-  const imageEnv = Object.fromEntries(defaults.env.flatMap((entry) => {
-    const equals = entry.indexOf("=")
-    return equals > 0 ? [[entry.slice(0, equals), entry.slice(equals + 1)]] : []
-  }))
-  const cwd = request.cwd === undefined && defaults.workingDir !== null ? posix.normalize(posix.resolve("/", defaults.workingDir)) : run.cwd
-  return { ...run, env: { ...imageEnv, ...run.env }, cwd, metadata: { ...run.metadata, cwd } }
-}
+export const withImageDefaults = (
+  run: RunRequest,
+  request: SpawnRequest,
+  defaults: ImageDefaults | null
+): Effect.Effect<RunRequest, LocalEngineError> =>
+  Effect.gen(function*() {
+    const argv = run.argv.length > 0
+      ? run.argv
+      : [...defaults?.entrypoint ?? [], ...request.args.length > 0 ? request.args : defaults?.cmd ?? []]
+    if (argv.length === 0) return yield* invalidRequest(NO_COMMAND)
+    if (defaults === null) return { ...run, argv }
+    const imageEnv = Object.fromEntries(defaults.env.flatMap((entry) => {
+      const equals = entry.indexOf("=")
+      return equals > 0 ? [[entry.slice(0, equals), entry.slice(equals + 1)]] : []
+    }))
+    // The sandbox's parameters are NUL-separated: a config's NUL would shift them.
+    if ([...argv, ...defaults.env].some((value) => value.includes("\0"))) {
+      return yield* invalidRequest("the image's Entrypoint, Cmd or Env holds a NUL character, which no process can be given")
+    }
+    const cwd = request.cwd === undefined && defaults.workingDir !== null ? posix.normalize(posix.resolve("/", defaults.workingDir)) : run.cwd
+    return { ...run, argv, env: { ...imageEnv, ...run.env }, cwd, metadata: { ...run.metadata, cwd } }
+  })

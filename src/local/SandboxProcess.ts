@@ -33,6 +33,8 @@ export interface SandboxLaunch extends ImageGuess {
   readonly truncateAt: number
   /** Outbound access through this helper; the command starts only once it is up. Loopback only when undefined. */
   readonly network?: NetworkHelperName | undefined
+  /** The groups bwrap, and so the command, starts with; undefined: the sandbox's root group alone. */
+  readonly groups?: { readonly gid: number; readonly supplementary: ReadonlyArray<number> } | undefined
 }
 
 /** What the engine knows about this host that every sandbox needs. */
@@ -285,6 +287,8 @@ const writeLaunch = (launch: SandboxLaunch, host: SandboxHost) =>
         launch.rootMode,
         launch.rootOwner,
         launch.network === undefined ? "0" : "1",
+        launch.groups === undefined ? "" : String(launch.groups.gid),
+        launch.groups === undefined ? "" : launch.groups.supplementary.join(","),
         ...launch.bwrapArgs
       ]
       writeFileSync(join(host.stateDir, "runs", launch.runId, "launch"), `${fields.join("\0")}\0`, { mode: 0o644 })

@@ -26,7 +26,8 @@
  *
  * The run's parameters are in `runs/ID/launch`, NUL-separated: mode, keep (1/0), overlayfs
  * `lowerdir`, the image root's octal mode, its `uid:gid`, whether bwrap waits on fd 4 until the
- * server has the run's network up (1/0), then bwrap's arguments. Unless the
+ * server has the run's network up (1/0), the gid and comma-separated supplementary groups of an
+ * image's `User` (empty for root), then bwrap's arguments. Unless the
  * image is the one mounted ahead (and no files are injected), it mounts overlayfs over the
  * image's layers (`userxattr`, so opaque directories work in a user namespace); then it runs
  * bwrap on the merged tree. After the command it reports `status N`; a run that keeps its
@@ -90,7 +91,8 @@ IFS=' ' read -r verb id <&3 || exit 0
 run=../runs/$id
 mapfile -d '' -t launch < "$run/launch" 2>&3 || fail "cannot read the run's parameters"
 mode=\${launch[0]} keep=\${launch[1]} lowers=\${launch[2]} rootmode=\${launch[3]} owner=\${launch[4]} gate=\${launch[5]}
-set -- "\${launch[@]:6}"
+gid=\${launch[6]} groups=\${launch[7]}
+set -- "\${launch[@]:8}"
 if [ -n "$CONTREE_DISK" ]; then
   upper=/tmp/upper work=/tmp/work
 else
@@ -121,7 +123,14 @@ fi
   for limit in $CONTREE_ULIMITS; do ulimit -"\${limit%%=*}" "\${limit#*=}" 2>&3 || exit 70; done
   # A run with a network starts its command only once the server has brought its interface up.
   if [ "$gate" = 1 ]; then set -- --block-fd 4 "$@"; else exec 4<&-; fi
-  exec bwrap --bind "$root" / --json-status-fd 3 "$@" <&5 >&6 2>&7 5<&- 6>&- 7>&-
+  # An image's User: bwrap (still uid 0, for its mounts) starts in the user's groups, which it keeps
+  # and the command inherits; the command switches its uid itself.
+  as=()
+  if [ -n "$gid" ]; then
+    as=(setpriv --regid="$gid")
+    if [ -n "$groups" ]; then as+=(--groups="$groups"); else as+=(--clear-groups); fi
+  fi
+  exec "\${as[@]}" bwrap --bind "$root" / --json-status-fd 3 "$@" <&5 >&6 2>&7 5<&- 6>&- 7>&-
 )
 status=$?
 exec 5<&- 6>&- 7>&-

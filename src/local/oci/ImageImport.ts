@@ -111,6 +111,7 @@ const defaultsOf = (config: ImageConfig): ImageDefaults => ({
   env: config.config?.Env ?? [],
   workingDir: config.config?.WorkingDir || null,
   user: config.config?.User || null,
+  entrypoint: config.config?.Entrypoint ?? null,
   cmd: config.config?.Cmd ?? null
 })
 
