@@ -51,7 +51,7 @@ const checkTwoLayers = (op: Operation) =>
   })
 
 describe("importing local sources", () => {
-  it.effect("oci-archive: a tar of an OCI layout, the named ref, the host's platform of its index", () =>
+  it.live("oci-archive: a tar of an OCI layout, the named ref, the host's platform of its index", () =>
     withLocal(() =>
       Effect.gen(function*() {
         const layout = ociLayout({ layers: yield* Effect.promise(twoLayers), config: imageConfig() }, "v1")
@@ -66,7 +66,7 @@ describe("importing local sources", () => {
         assert.include(missing.error, "no image named 'v2' (the layout names 'v1')")
       }), { baseImages: false }))
 
-  it.effect("oci: an OCI layout directory", () =>
+  it.live("oci: an OCI layout directory", () =>
     withLocal(() =>
       Effect.gen(function*() {
         const layout = ociLayout({ layers: yield* Effect.promise(twoLayers), config: imageConfig() })
@@ -75,7 +75,7 @@ describe("importing local sources", () => {
         yield* checkTwoLayers(yield* importUrl(`oci:${dir}`))
       }), { baseImages: false }))
 
-  it.effect("docker-archive: what docker save writes, picked by its tag", () =>
+  it.live("docker-archive: what docker save writes, picked by its tag", () =>
     withLocal(() =>
       Effect.gen(function*() {
         const layers = (yield* Effect.promise(twoLayers)).map((layer) => gunzipSync(layer))
@@ -85,7 +85,7 @@ describe("importing local sources", () => {
         yield* checkTwoLayers(yield* importUrl(`docker-archive:${path}`))
       }), { baseImages: false }))
 
-  it.effect("tarball: a root filesystem tar as a one-layer image", () =>
+  it.live("tarball: a root filesystem tar as a one-layer image", () =>
     withLocal(() =>
       Effect.gen(function*() {
         const path = join(work, "rootfs.tar.gz")
@@ -118,14 +118,14 @@ describe("importing local sources", () => {
       assert.deepStrictEqual(readdirSync(join(stateDir, "layers")), [])
     }))
 
-  it.effect("whoami says the local backend imports", () =>
+  it.live("whoami says the local backend imports", () =>
     withLocal(() =>
       Effect.gen(function*() {
         const whoami = yield* Effect.flatMap(ContreeClient, (client) => client.whoami)
         assert.deepStrictEqual(whoami["permissions"], { list: true, spawn: true, import: true })
       }), { baseImages: false }))
 
-  it.effect("refuses relative paths and missing files at once", () =>
+  it.live("refuses relative paths and missing files at once", () =>
     withLocal(() =>
       Effect.gen(function*() {
         const client = yield* ContreeClient
