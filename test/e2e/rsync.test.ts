@@ -79,12 +79,14 @@ const generateTree = () => {
 
 /**
  * The checkout may sit where `nobody` cannot reach (a mode-0700 temp dir, /root), so the server
- * it runs is a copy: the bundled CLI plus the one native module it loads, in a world-readable dir.
+ * it runs is a copy: the bundled CLI (bin.js and its chunks) plus the one native module it loads,
+ * in a world-readable dir.
  */
 const portableServer = (dir: string): string => {
   const modules = join(dirname(binPath), "..", "node_modules")
   const copy = (from: string, to: string) => cpSync(from, join(dir, to), { recursive: true })
   copy(binPath, "bin.js")
+  copy(join(dirname(binPath), "chunks"), "chunks")
   for (const part of ["package.json", "lib", "build/Release/better_sqlite3.node"]) copy(join(modules, "better-sqlite3", part), `node_modules/better-sqlite3/${part}`)
   for (const name of ["bindings", "file-uri-to-path"]) copy(join(modules, name), `node_modules/${name}`)
   execFileSync("chmod", ["-R", "a+rX", dir])
