@@ -2,6 +2,10 @@
 // start-up. `contree-mcp serve`'s HTTP stack is a chunk of its own (dist/chunks/), loaded only by
 // that command. The library entry points (dist/index.js, dist/testing.js) stay unbundled.
 import { build } from "esbuild"
+import { rmSync } from "node:fs"
+
+// Chunk names carry a content hash: without this, every build would leave the last one's behind.
+rmSync("dist/chunks", { recursive: true, force: true })
 
 await build({
   entryPoints: ["src/bin.ts"],
