@@ -24,7 +24,9 @@ export const defaultRetryPolicy: RetryPolicyShape = {
     Schedule.intersect(Schedule.recurs(5))
   ),
   requestTimeout: Duration.seconds(30),
-  poll: Schedule.exponential("50 millis", 1.5).pipe(Schedule.union(Schedule.spaced("2 seconds"))),
+  // The first look comes soon (a local `contree-mcp serve` finishes a short run in tens of ms); the
+  // backoff keeps long operations to a handful of requests: 9 in the first second, then one per 2 s.
+  poll: Schedule.exponential("20 millis", 1.5).pipe(Schedule.union(Schedule.spaced("2 seconds"))),
   pollConcurrency: 8,
   runGrace: Duration.minutes(5)
 }
