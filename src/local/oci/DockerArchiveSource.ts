@@ -1,6 +1,6 @@
 import { Effect, Schema, Stream } from "effect"
-import { createHash } from "node:crypto"
 import type { LocalEngineError } from "../LocalEngineError.js"
+import { digestOf } from "./Digest.js"
 import type { ImageSource, ResolvedImage } from "./ImageSource.js"
 import { type Descriptor, MediaType } from "./Manifest.js"
 import { decodeDocument, memberStream, readDocument, sourceError, type SourceFiles } from "./SourceFiles.js"
@@ -17,7 +17,6 @@ const DiffIds = Schema.Struct({ rootfs: Schema.Struct({ diff_ids: Schema.Array(S
 /** Docker ≥ 25 names members by digest; older versions write `<id>/layer.tar`, whose digest is the config's diff_id. */
 const DIGEST_PATH = /^blobs\/(sha256)\/([0-9a-f]{64})$/
 
-const sha256 = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`
 
 /** The image a `RepoTags` entry names: `alpine` means `alpine:latest`, as `docker save alpine` wrote it. */
 const sameTag = (wanted: string, tag: string) => tag === wanted || tag === `${wanted}:latest`
@@ -50,7 +49,7 @@ export const dockerArchiveSource = (name: string, files: SourceFiles, ref: strin
       if (diffIds.length !== image.Layers.length) {
         throw new Error(`${image.Config} lists ${diffIds.length} layer digests but manifest.json ${image.Layers.length} layers`)
       }
-      const config: Descriptor = { mediaType: MediaType.dockerConfig, digest: sha256(configBytes), size: configBytes.length }
+      const config: Descriptor = { mediaType: MediaType.dockerConfig, digest: digestOf(configBytes), size: configBytes.length }
       configs.set(config.digest, configBytes)
       const layers: Array<Descriptor> = []
       for (const [i, path] of image.Layers.entries()) {
@@ -62,7 +61,7 @@ export const dockerArchiveSource = (name: string, files: SourceFiles, ref: strin
         layers.push({ mediaType: MediaType.ociLayer, digest, size })
       }
       const identity = JSON.stringify({ config: config.digest, layers: layers.map((layer) => layer.digest) })
-      return { manifestDigest: sha256(Buffer.from(identity)), config, layers }
+      return { manifestDigest: digestOf(Buffer.from(identity)), config, layers }
     },
     catch: sourceError(name)
   })

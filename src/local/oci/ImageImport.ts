@@ -11,6 +11,7 @@ import type { OperationRecords } from "../OperationRecords.js"
 import { removeTree } from "../removeTree.js"
 import { newLayerId } from "../RunExecution.js"
 import { layerDir, type StatePaths } from "../StatePaths.js"
+import { isCheckableAlgorithm } from "./Digest.js"
 import type { ImageSource } from "./ImageSource.js"
 import { unpackLayer, UnsafeLayerEntry } from "./LayerUnpack.js"
 import { type Descriptor, ImageConfig } from "./Manifest.js"
@@ -43,16 +44,16 @@ export interface ImportJob {
 }
 
 const MAX_CONFIG = 8 * 1024 * 1024
-const HASHES: Record<string, string> = { sha256: "sha256", sha512: "sha512" }
 
 class BlobMismatch extends Error {}
 
 /** Checks bytes against a descriptor as they pass: never more than its size, and its digest at the end. */
 const blobCheck = (descriptor: Descriptor) => {
   const [algorithm, expected] = descriptor.digest.split(":")
-  const hashName = HASHES[algorithm ?? ""]
-  if (hashName === undefined || expected === undefined) throw new BlobMismatch(`unsupported digest '${descriptor.digest}'`)
-  const hash = createHash(hashName)
+  if (algorithm === undefined || expected === undefined || !isCheckableAlgorithm(algorithm)) {
+    throw new BlobMismatch(`unsupported digest '${descriptor.digest}'`)
+  }
+  const hash = createHash(algorithm)
   let size = 0
   return {
     update: (chunk: Uint8Array) => {

@@ -21,7 +21,6 @@
  */
 import { FetchHttpClient, HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { Chunk, Data, Duration, Effect, Either, Option, ParseResult, Redacted, Ref, Schema, Stream } from "effect"
-import { createHash } from "node:crypto"
 import { type AuthChallenge, parseWwwAuthenticate, type RegistryReference } from "../../domain/RegistryUrl.js"
 import {
   basicAuthorization,
@@ -34,6 +33,7 @@ import {
 import type { RegistryCredentials } from "../../services/RegistryAuth.js"
 import { parseRetryAfter, RetryPolicy, type RetryVerdict, retryWhile } from "../../services/RetryPolicy.js"
 import { LocalEngineError, type LocalErrorReason } from "../LocalEngineError.js"
+import { digestOf, isCheckableAlgorithm } from "./Digest.js"
 import type { ImageSource, ResolvedImage } from "./ImageSource.js"
 import { ACCEPTED_MANIFESTS, type Descriptor, ImageIndex, ImageManifest, isIndex, selectPlatform } from "./Manifest.js"
 
@@ -50,7 +50,6 @@ const DOCUMENT_LIMIT = 4 * 1024 * 1024
 const MAX_REDIRECTS = 5
 /** The OCI digest grammar: it also keeps a digest from adding path segments to a URL. */
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/
-const HASHES: Record<string, string> = { sha256: "sha256", sha512: "sha512" }
 
 const TokenAnswer = Schema.Struct({ token: Schema.optional(Schema.String), access_token: Schema.optional(Schema.String) })
 const RegistryErrors = Schema.Struct({ errors: Schema.Array(Schema.Struct({ code: Schema.String })) })
@@ -224,8 +223,6 @@ export const registrySource = (options: RegistrySourceOptions): Effect.Effect<Im
     ): Effect.Effect<A, LocalEngineError> =>
       attempt(url, headers, what, read).pipe(Effect.retry(retryWhile<Failed>(policy)), Effect.mapError((f) => f.error))
 
-    const hashOf = (bytes: Uint8Array, algorithm: string) => `${algorithm}:${createHash(HASHES[algorithm]!).update(bytes).digest("hex")}`
-
     /** The manifest at a tag or digest, its bytes checked against the digests the registry and the caller claim. */
     const manifest = (ref: string, pinned: Option.Option<string>) =>
       request(
@@ -237,8 +234,8 @@ export const registrySource = (options: RegistrySourceOptions): Effect.Effect<Im
             const bytes = yield* readLimited(response, DOCUMENT_LIMIT, `the manifest of ${name}`)
             const claimed = Option.orElse(pinned, () => Option.fromNullable(response.headers["docker-content-digest"]))
             const algorithm = Option.getOrElse(Option.map(claimed, (d) => d.split(":")[0]!), () => "sha256")
-            if (!Object.hasOwn(HASHES, algorithm)) return yield* failed("InvalidRequest", `${name}: cannot check a ${algorithm} digest`)
-            const digest = hashOf(bytes, algorithm)
+            if (!isCheckableAlgorithm(algorithm)) return yield* failed("InvalidRequest", `${name}: cannot check a ${algorithm} digest`)
+            const digest = digestOf(bytes, algorithm)
             for (const expected of [pinned, Option.fromNullable(response.headers["docker-content-digest"])]) {
               if (Option.isSome(expected) && expected.value.startsWith(`${algorithm}:`) && expected.value !== digest) {
                 return yield* failed("Unavailable", `the manifest of ${name} does not match its digest ${expected.value} (its bytes hash to ${digest})`)
