@@ -225,8 +225,9 @@ const referenceContent = `# Tools Reference
 
 ## contree_run
 
-Defaults: \`shell=true\`, \`cwd="/root"\`, \`timeout=30\` (seconds), \`disposable=true\`, \`wait=true\`, \`truncate_output_at=8000\` (bytes per stream), \`env\`, \`stdin\`, \`files\`, \`directory_state_id\` all null.
+Defaults: \`shell=true\`, \`cwd\` the image's working directory (an imported image's WorkingDir, else "/root"), \`timeout=30\` (seconds), \`disposable=true\`, \`wait=true\`, \`truncate_output_at=8000\` (bytes per stream), \`env\`, \`stdin\`, \`files\`, \`directory_state_id\`, \`network\` all null.
 
+- \`network\` (local backend only): \`true\` asks for outbound access where the server's network setting allows it; loopback only otherwise.
 - \`files\`: \`{"/container/path": "<uuid from contree_upload>"}\`.
 - \`directory_state_id\`: the integer from \`contree_rsync\`; the synced tree is placed before the command starts.
 - Result fields: \`operation_id, status, exit_code, timed_out, stdout, stderr, stdout_encoding, stderr_encoding, stdout_truncated, stderr_truncated, result_image, duration, error\`.
