@@ -210,15 +210,12 @@ export const makeContreeClientHttp = Effect.gen(function*() {
       }).pipe(Effect.map((list) => list.images)),
     importImage: (request) =>
       Option.isSome(parseLocalImportUrl(request.registry.url)) && !sameMachine
-        ? Effect.fail(
-          new ContreeApiError({
-            reason: "InvalidRequest",
-            message: `'${request.registry.url}' is a file on this machine, which only the local backend (--backend local) ` +
-              "or a contree-mcp serve on this machine can import; ConTree cloud imports from registries",
-            method: "POST",
-            path: "/images/import"
-          })
-        )
+        ? Effect.fail(fail(
+          { method: "POST", path: "/images/import" },
+          "InvalidRequest",
+          `'${request.registry.url}' is a file on this machine, which only the local backend (--backend local) ` +
+            "or a contree-mcp serve on this machine can import; ConTree cloud imports from registries"
+        ))
         : createOperation("/images/import", Schema.encodeSync(ImportRequest)(request)),
     tagImage: (uuid, tag) => {
       const call = { method: "PATCH", path: `/images/${seg(uuid)}/tag` }
