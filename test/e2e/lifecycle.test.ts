@@ -36,48 +36,46 @@ const spawnStdio = (): Spawned => {
   return { child, exited, stdout: () => stdout, stderr: () => stderr, cleanup: () => rmSync(home, { recursive: true, force: true }) }
 }
 
+/** Runs `body` against a fresh server; whatever happens, the server is killed and its home removed. */
+const withStdio = async (body: (server: Spawned) => Promise<void>) => {
+  const server = spawnStdio()
+  try {
+    await body(server)
+  } finally {
+    server.child.kill("SIGKILL")
+    server.cleanup()
+  }
+}
+
 const send = (child: ChildProcessWithoutNullStreams, message: unknown) => child.stdin.write(`${JSON.stringify(message)}\n`)
 
+const initialize = (child: ChildProcessWithoutNullStreams) =>
+  send(child, {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } }
+  })
+
 describe("stdio", () => {
-  it("exits with code 0 when stdin closes", async () => {
-    const server = spawnStdio()
-    try {
-      send(server.child, {
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } }
-      })
+  it("exits with code 0 when stdin closes", async () =>
+    withStdio(async (server) => {
+      initialize(server.child)
       await waitFor("the initialize answer", () => (server.stdout().includes('"id":1') ? true : undefined))
       server.child.stdin.end()
       expect(await server.exited).toEqual({ code: 0, signal: null })
-    } finally {
-      server.child.kill("SIGKILL")
-      server.cleanup()
-    }
-  })
+    }))
 
-  it("exits with code 0 when stdin closes before any message", async () => {
-    const server = spawnStdio()
-    try {
+  it("exits with code 0 when stdin closes before any message", async () =>
+    withStdio(async (server) => {
       server.child.stdin.end()
       expect(await server.exited).toEqual({ code: 0, signal: null })
-    } finally {
-      server.child.kill("SIGKILL")
-      server.cleanup()
-    }
-  })
+    }))
 
-  it("cancels a run it is still waiting on when stdin closes", async () => {
-    const server = spawnStdio()
-    const command = "sleep 30; echo orphan"
-    try {
-      send(server.child, {
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } }
-      })
+  it("cancels a run it is still waiting on when stdin closes", async () =>
+    withStdio(async (server) => {
+      const command = "sleep 30; echo orphan"
+      initialize(server.child)
       send(server.child, { jsonrpc: "2.0", method: "notifications/initialized" })
       send(server.child, {
         jsonrpc: "2.0",
@@ -91,11 +89,7 @@ describe("stdio", () => {
       expect(await server.exited).toEqual({ code: 0, signal: null })
       expect(fake.requests.some((r) => r.method === "DELETE" && r.path === `/v1/operations/${op.uuid}`)).toBe(true)
       expect(op.status).toBe("CANCELLED")
-    } finally {
-      server.child.kill("SIGKILL")
-      server.cleanup()
-    }
-  })
+    }))
 })
 
 describe("http", () => {
