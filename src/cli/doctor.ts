@@ -1,6 +1,7 @@
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
 import { ContreeClientLive } from "../layers/ContreeClientLive.js"
+import { localEngineOptions } from "../layers/LocalEngineConfigured.js"
 import { describeHost, probeHost, unavailableReason } from "../local/HostCapabilities.js"
 import { resolveSettings } from "../local/LocalEngineOptions.js"
 import { ContreeClient } from "../services/ContreeClient.js"
@@ -16,7 +17,7 @@ export const doctor = (config: ContreeConfigShape) =>
   config.backend === "local"
     ? Effect.gen(function*() {
       // Only a probe: opening the engine would create the state directory and fix its id mapping.
-      const settings = resolveSettings({ stateDir: config.dataDir, network: config.network })
+      const settings = resolveSettings(localEngineOptions(config))
       const host = yield* probeHost(settings)
       const problem = unavailableReason(host)
       yield* print([

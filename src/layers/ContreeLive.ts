@@ -1,7 +1,6 @@
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
 import type { ContreeCache } from "../services/ContreeCache.js"
-import { LocalEngineLive } from "../local/LocalEngineLive.js"
 import type { LocalEngineError } from "../local/LocalEngineError.js"
 import type { ContreeClient } from "../services/ContreeClient.js"
 import type { FileSync } from "../services/FileSync.js"
@@ -14,6 +13,7 @@ import { ContreeClientLive } from "./ContreeClientLive.js"
 import { ContreeClientLocal } from "./ContreeClientLocal.js"
 import { ContreeClientMemo } from "./ContreeClientMemo.js"
 import { FileSyncSqlite } from "./FileSyncSqlite.js"
+import { LocalEngineConfigured } from "./LocalEngineConfigured.js"
 import { OperationCompletionLocal } from "./OperationCompletionLocal.js"
 import { OperationWaiterLive } from "./OperationWaiterLive.js"
 import { RegistryAuthLive } from "./RegistryAuthLive.js"
@@ -29,11 +29,7 @@ export type ContreeServices = ContreeClient | ContreeCache | FileSync | Operatio
 const backendLayer = (config: ContreeConfigShape): Layer.Layer<ContreeClient, LocalEngineError, ContreeConfig> =>
   config.backend === "local"
     ? Layer.merge(ContreeClientLocal, OperationCompletionLocal).pipe(
-      Layer.provide(LocalEngineLive({
-        stateDir: config.dataDir,
-        insecureRegistries: config.insecureRegistries,
-        network: config.network
-      }))
+      Layer.provide(LocalEngineConfigured(config))
     )
     : ContreeClientMemo().pipe(Layer.provide(ContreeClientLive), Layer.provide(FetchHttpClient.layer))
 

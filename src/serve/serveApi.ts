@@ -2,7 +2,7 @@ import { HttpServer } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { createServer } from "node:http"
-import { LocalEngineLive } from "../local/LocalEngineLive.js"
+import { LocalEngineConfigured } from "../layers/LocalEngineConfigured.js"
 import { reportFailure } from "../mcp/serve.js"
 import { StderrLogger } from "../mcp/StderrLogger.js"
 import type { ContreeConfigShape } from "../services/ContreeConfig.js"
@@ -37,7 +37,7 @@ export const serveApi = (config: ContreeConfigShape, settings: ServeApiSettings)
     Effect.provide(
       Layer.merge(
         NodeHttpServer.layer(createServer, { port: settings.port, host: settings.listen }),
-        LocalEngineLive({ stateDir: config.dataDir })
+        LocalEngineConfigured(config)
       )
     ),
     reportFailure,

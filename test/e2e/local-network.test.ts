@@ -8,7 +8,18 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { canMakeNetwork, countingServer, hostAddresses, installedHelpers, makePrivateNetwork, networkProbe } from "../support/network.js"
-import { binPath, callError, callOk, type Connected, connectHttp, connectLocal, startHttpServer, waitFor } from "./harness.js"
+import {
+  binPath,
+  callError,
+  callOk,
+  type Connected,
+  connectHttp,
+  connectLocal,
+  connectToServe,
+  startHttpServer,
+  startServeApi,
+  waitFor
+} from "./harness.js"
 import { descendantsOf, marker, processesRunning, stillRunning } from "./localProcesses.js"
 
 const bwrapInstalled = spawnSync("bwrap", ["--version"]).status === 0
@@ -97,6 +108,23 @@ describeNetwork("local backend over stdio: the network setting", () => {
       network.remove()
     }
   }, 600_000)
+
+  // The REST API has no per-run network field: under `serve --network on` every run is online, as its setting says.
+  it("contree-mcp serve --network on: a run through the cloud backend gets an interface and a default route", async () => {
+    const api = await startServeApi({ dataDir: dataDir(), args: ["--network", "on"] })
+    try {
+      const server = await connectToServe(api)
+      servers.push(server)
+      const ran = await callOk(server.client, "contree_run", {
+        command: `${interfaces}; echo; awk '$2 == "00000000" { print "default route" }' /proc/net/route`,
+        image: BUSYBOX
+      })
+      expect(ran.exit_code).toBe(0)
+      expect(ran.stdout).toMatch(/^(?=.*\blo\b)\S+ \S+ \ndefault route\n$/)
+    } finally {
+      await api.stop()
+    }
+  }, 300_000)
 
   it("a server killed with SIGKILL leaves no network helper behind", async () => {
     const server = await serverWith("on")
