@@ -1,16 +1,20 @@
 import { Effect, Layer, Option, Stream } from "effect"
 import { LocalEngine } from "../local/LocalEngine.js"
-import { httpStatus, type LocalEngineError } from "../local/LocalEngineError.js"
+import type { LocalEngineError, LocalErrorReason } from "../local/LocalEngineError.js"
 import { ContreeClient } from "../services/ContreeClient.js"
-import { ContreeApiError, reasonForStatus } from "../services/ContreeError.js"
+import { type ApiErrorReason, ContreeApiError } from "../services/ContreeError.js"
 
-/** Each method named by the REST call it stands for: errors carry the same method and path as the cloud client's. */
-const call = (method: string, path: string) => (error: LocalEngineError) => {
-  const status = httpStatus[error.reason]
-  return new ContreeApiError({ reason: reasonForStatus(status), status, message: error.message, method, path })
+const clientReason: Record<LocalErrorReason, ApiErrorReason> = {
+  InvalidRequest: "InvalidRequest",
+  NotFound: "NotFound",
+  Conflict: "Conflict",
+  Unavailable: "Unavailable",
+  Internal: "Server"
 }
 
-const seg = encodeURIComponent
+/** The one mapping of the engine's failures to the client's: in the engine's own words, with no HTTP request to name. */
+export const fromEngine = (error: LocalEngineError): ContreeApiError =>
+  new ContreeApiError({ reason: clientReason[error.reason], message: error.message })
 
 /** What `whoami` tells of the local engine, in process and through `contree-mcp serve`. */
 export const localWhoami = (engine: LocalEngine["Type"]) => ({
@@ -22,27 +26,27 @@ export const localWhoami = (engine: LocalEngine["Type"]) => ({
 /** `ContreeClient` over the embedded local engine: real sandboxes on this machine, no token. */
 export const makeContreeClientLocal = Effect.gen(function*() {
   const engine = yield* LocalEngine
+  const mapped = <A>(effect: Effect.Effect<A, LocalEngineError>) => Effect.mapError(effect, fromEngine)
   return ContreeClient.of({
-    listImages: (query) => engine.listImages(query).pipe(Effect.mapError(call("GET", "/images"))),
-    importImage: (request) => engine.importImage(request).pipe(Effect.mapError(call("POST", "/images/import"))),
-    tagImage: (uuid, tag) => engine.tagImage(uuid, tag).pipe(Effect.mapError(call("PATCH", `/images/${seg(uuid)}/tag`))),
-    untagImage: (uuid) => engine.untagImage(uuid).pipe(Effect.mapError(call("DELETE", `/images/${seg(uuid)}/tag`))),
-    resolveTag: (tag) => engine.resolveTag(tag).pipe(Effect.mapError(call("GET", "/inspect/"))),
-    getImage: (uuid) => engine.getImage(uuid).pipe(Effect.mapError(call("GET", `/inspect/${seg(uuid)}/`))),
-    listDirectory: (uuid, path) => engine.listDirectory(uuid, path).pipe(Effect.mapError(call("GET", `/inspect/${seg(uuid)}/list`))),
-    listDirectoryText: (uuid, path) =>
-      engine.listDirectoryText(uuid, path).pipe(Effect.mapError(call("GET", `/inspect/${seg(uuid)}/list`))),
-    readFile: (uuid, path) => engine.readFile(uuid, path).pipe(Effect.mapError(call("GET", `/inspect/${seg(uuid)}/download`))),
-    downloadFile: (uuid, path) => engine.downloadFile(uuid, path).pipe(Stream.mapError(call("GET", `/inspect/${seg(uuid)}/download`))),
-    fileExists: (uuid, path) => engine.fileExists(uuid, path).pipe(Effect.mapError(call("HEAD", `/inspect/${seg(uuid)}/download`))),
-    uploadFile: (body) => engine.uploadFile(body).pipe(Effect.mapError(call("POST", "/files"))),
-    findFileByHash: (sha256) => engine.findFileByHash(sha256).pipe(Effect.mapError(call("GET", "/files"))),
-    fileHashExists: (sha256) => engine.findFileByHash(sha256).pipe(Effect.map(Option.isSome), Effect.mapError(call("HEAD", "/files"))),
-    fileUuidExists: (uuid) => engine.findFileByUuid(uuid).pipe(Effect.map(Option.isSome), Effect.mapError(call("HEAD", "/files"))),
-    spawnInstance: (request, options) => engine.spawn(request, options).pipe(Effect.mapError(call("POST", "/instances"))),
-    listOperations: (query) => engine.listOperations(query).pipe(Effect.mapError(call("GET", "/operations"))),
-    getOperation: (uuid) => engine.getOperation(uuid).pipe(Effect.mapError(call("GET", `/operations/${seg(uuid)}`))),
-    cancelOperation: (uuid) => engine.cancelOperation(uuid).pipe(Effect.mapError(call("DELETE", `/operations/${seg(uuid)}`))),
+    listImages: (query) => mapped(engine.listImages(query)),
+    importImage: (request) => mapped(engine.importImage(request)),
+    tagImage: (uuid, tag) => mapped(engine.tagImage(uuid, tag)),
+    untagImage: (uuid) => mapped(engine.untagImage(uuid)),
+    resolveTag: (tag) => mapped(engine.resolveTag(tag)),
+    getImage: (uuid) => mapped(engine.getImage(uuid)),
+    listDirectory: (uuid, path) => mapped(engine.listDirectory(uuid, path)),
+    listDirectoryText: (uuid, path) => mapped(engine.listDirectoryText(uuid, path)),
+    readFile: (uuid, path) => mapped(engine.readFile(uuid, path)),
+    downloadFile: (uuid, path) => Stream.mapError(engine.downloadFile(uuid, path), fromEngine),
+    fileExists: (uuid, path) => mapped(engine.fileExists(uuid, path)),
+    uploadFile: (body) => mapped(engine.uploadFile(body)),
+    findFileByHash: (sha256) => mapped(engine.findFileByHash(sha256)),
+    fileHashExists: (sha256) => mapped(Effect.map(engine.findFileByHash(sha256), Option.isSome)),
+    fileUuidExists: (uuid) => mapped(Effect.map(engine.findFileByUuid(uuid), Option.isSome)),
+    spawnInstance: (request, options) => mapped(engine.spawn(request, options)),
+    listOperations: (query) => mapped(engine.listOperations(query)),
+    getOperation: (uuid) => mapped(engine.getOperation(uuid)),
+    cancelOperation: (uuid) => mapped(engine.cancelOperation(uuid)),
     whoami: Effect.succeed(localWhoami(engine))
   })
 })

@@ -15,23 +15,31 @@ import { ContreeClientMemo } from "./ContreeClientMemo.js"
 import { FileSyncSqlite } from "./FileSyncSqlite.js"
 import { LocalEngineConfigured } from "./LocalEngineConfigured.js"
 import { OperationCompletionLocal } from "./OperationCompletionLocal.js"
-import { OperationWaiterLive } from "./OperationWaiterLive.js"
+import { OperationWaiterLive, OperationWaiterNotified } from "./OperationWaiterLive.js"
 import { RegistryAuthLive } from "./RegistryAuthLive.js"
 
 export type ContreeServices = ContreeClient | ContreeCache | FileSync | OperationWaiter | RegistryAuth | ContreeConfig
 
 /**
- * The backend behind `ContreeClient`: the ConTree cloud over HTTP, or the embedded engine, which
- * also announces completions so waits need no polling. A local engine that cannot start (no
- * bubblewrap, say) stops the server with its reason: serving tools that can never work would hide it.
- * The waiter finds `OperationCompletion` in the context when the local engine provides it.
+ * The backend behind `ContreeClient`, with the waiter that suits it: the ConTree cloud over HTTP,
+ * followed by polling; or the embedded engine, which also announces completions (and import
+ * progress), so waits on it need no polling. A local engine that cannot start (no bubblewrap, say)
+ * stops the server with its reason: serving tools that can never work would hide it.
  */
-const backendLayer = (config: ContreeConfigShape): Layer.Layer<ContreeClient, LocalEngineError, ContreeConfig> =>
-  config.backend === "local"
-    ? Layer.merge(ContreeClientLocal, OperationCompletionLocal).pipe(
-      Layer.provide(LocalEngineConfigured(config))
-    )
-    : ContreeClientMemo().pipe(Layer.provide(ContreeClientLive), Layer.provide(FetchHttpClient.layer))
+const backendLayers = (config: ContreeConfigShape): {
+  readonly client: Layer.Layer<ContreeClient, LocalEngineError, ContreeConfig>
+  readonly waiter: Layer.Layer<OperationWaiter, LocalEngineError, ContreeClient | ContreeCache>
+} => {
+  if (config.backend === "cloud") {
+    return { client: ContreeClientMemo().pipe(Layer.provide(ContreeClientLive), Layer.provide(FetchHttpClient.layer)), waiter: OperationWaiterLive }
+  }
+  // One engine for both: a layer is built once per composition, however often it is provided.
+  const engine = LocalEngineConfigured(config)
+  return {
+    client: ContreeClientLocal.pipe(Layer.provide(engine)),
+    waiter: OperationWaiterNotified.pipe(Layer.provide(OperationCompletionLocal), Layer.provide(engine))
+  }
+}
 
 /** A database that cannot be opened (read-only home, say) degrades to memory instead of stopping the server. */
 const orInMemory = <A, E extends { readonly message: string }, R>(
@@ -61,10 +69,11 @@ const warnWithoutToken = Layer.effectDiscard(
 /** Every service the tools need, for the given configuration. This is the one composition of the app. */
 export const ContreeLive = (config: ContreeConfigShape): Layer.Layer<ContreeServices, LocalEngineError> => {
   const Config = Layer.succeed(ContreeConfig, config)
-  const Backend = Layer.mergeAll(backendLayer(config), cacheLayer(config.cacheGeneral))
+  const backend = backendLayers(config)
+  const Backend = Layer.mergeAll(backend.client, cacheLayer(config.cacheGeneral))
   const Registry = RegistryAuthLive.pipe(Layer.provide(FetchHttpClient.layer))
   const Files = orInMemory(FileSyncSqlite, config.cacheFiles, "directory states will last only for this session")
-  return Layer.mergeAll(OperationWaiterLive, CachePruning, warnWithoutToken, Registry, Files).pipe(
+  return Layer.mergeAll(backend.waiter, CachePruning, warnWithoutToken, Registry, Files).pipe(
     Layer.provideMerge(Backend),
     Layer.provideMerge(Config)
   )

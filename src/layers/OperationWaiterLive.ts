@@ -18,12 +18,15 @@ const OPERATION = "operation"
 const encodeOperation = Schema.encodeSync(Operation)
 const decodeOperation = Schema.decodeUnknownOption(Operation)
 
-export const makeOperationWaiter = Effect.gen(function*() {
+/**
+ * The waiter over `ContreeClient`. With a `completion` (a backend that announces ends, the local
+ * engine), a wait answers the moment the operation ends and relays its work; without, it polls.
+ */
+export const makeOperationWaiter = (completion: Option.Option<OperationCompletion["Type"]>) => Effect.gen(function*() {
   const client = yield* ContreeClient
   const cache = yield* ContreeCache
   const policy = yield* RetryPolicy
   const scope = yield* Effect.scope
-  const completion = yield* Effect.serviceOption(OperationCompletion)
   // Caps status requests in flight, not operations followed: a finished operation never waits for a slot.
   const permits = yield* Effect.makeSemaphore(policy.pollConcurrency)
   const pollers = new Map<string, Poller>()
@@ -171,7 +174,12 @@ export const makeOperationWaiter = Effect.gen(function*() {
   })
 })
 
+/** Follows operations by polling their status: for backends that cannot announce an end (the cloud). */
 export const OperationWaiterLive: Layer.Layer<OperationWaiter, never, ContreeClient | ContreeCache> = Layer.scoped(
   OperationWaiter,
-  makeOperationWaiter
+  makeOperationWaiter(Option.none())
 )
+
+/** Follows operations through the backend's `OperationCompletion` (the local engine), polling alongside. */
+export const OperationWaiterNotified: Layer.Layer<OperationWaiter, never, ContreeClient | ContreeCache | OperationCompletion> =
+  Layer.scoped(OperationWaiter, Effect.flatMap(OperationCompletion, (completion) => makeOperationWaiter(Option.some(completion))))

@@ -1,8 +1,8 @@
 import { Schema } from "effect"
 
 /**
- * Why a call to the ConTree API failed. Each reason maps to a distinct recovery for an agent:
- * fix the input, fix credentials, retry later, or report an outage.
+ * Why a call to the backend (the ConTree API, or the local engine) failed. Each reason maps to a
+ * distinct recovery for an agent: fix the input, fix credentials, retry later, or report an outage.
  */
 export const ApiErrorReason = Schema.Literal(
   "InvalidRequest",
@@ -14,17 +14,22 @@ export const ApiErrorReason = Schema.Literal(
   "Server",
   "Transport",
   "Timeout",
-  "Decode"
+  "Decode",
+  "Unavailable"
 )
 export type ApiErrorReason = typeof ApiErrorReason.Type
 
-/** A failed API call. `message` is the API's own text when it sent one; it never holds the token. */
+/**
+ * A failed `ContreeClient` call. `message` is the backend's own text when it sent one; it never
+ * holds the token. `method`, `path` and `status` name the HTTP request when the failure came from
+ * the ConTree API; a failure of the local engine has none of them (`Unavailable`: it cannot run here).
+ */
 export class ContreeApiError extends Schema.TaggedError<ContreeApiError>()("ContreeApiError", {
   reason: ApiErrorReason,
   message: Schema.String,
   status: Schema.optional(Schema.Number),
-  method: Schema.String,
-  path: Schema.String
+  method: Schema.optional(Schema.String),
+  path: Schema.optional(Schema.String)
 }) {}
 
 export const reasonForStatus = (status: number): ApiErrorReason =>

@@ -14,6 +14,7 @@ export class ToolError extends Schema.TaggedError<ToolError>()("ToolError", {
 
 export const invalidInput = (message: string) => new ToolError({ reason: "InvalidInput", message })
 
+/** Advice for failures of the ConTree API; the local engine's messages say themselves what helps. */
 const apiHint: Partial<Record<ContreeApiError["reason"], string>> = {
   RateLimited: " The API is rate limiting; wait a little and retry.",
   Server: " The ConTree service had an internal error; retrying later may help.",
@@ -38,18 +39,21 @@ const apiReason = (error: ContreeApiError): ToolError["reason"] => {
   }
 }
 
+/** Which request failed, for the cloud; nothing for the local engine, whose message stands on its own. */
+const where = (error: ContreeApiError): string =>
+  error.method === undefined
+    ? ""
+    : ` (ConTree API ${error.method} ${error.path ?? ""}${error.status === undefined ? "" : ` answered ${error.status}`}).${
+      apiHint[error.reason] ?? ""
+    }`
+
 /** Maps every service error to a ToolError whose message says what failed and what helps. */
 export const toToolError = (error: ContreeApiError | WaitTimeout | CacheError | ToolError): ToolError => {
   switch (error._tag) {
     case "ToolError":
       return error
     case "ContreeApiError":
-      return new ToolError({
-        reason: apiReason(error),
-        message: `${error.message} (ConTree API ${error.method} ${error.path}${
-          error.status === undefined ? "" : ` answered ${error.status}`
-        }).${apiHint[error.reason] ?? ""}`
-      })
+      return new ToolError({ reason: apiReason(error), message: `${error.message}${where(error)}` })
     case "WaitTimeout":
       return new ToolError({ reason: "Timeout", message: error.message })
     case "CacheError":

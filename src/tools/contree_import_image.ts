@@ -42,13 +42,7 @@ const notAuthenticated = (registry: string, why: string) =>
 const scrubbed = (credentials: RegistryCredentials | undefined) => (error: ContreeApiError): ContreeApiError => {
   const secret = credentials === undefined ? "" : Redacted.value(credentials.token)
   if (secret === "" || !error.message.includes(secret)) return error
-  return new ContreeApiError({
-    reason: error.reason,
-    message: redact(error.message, secret),
-    method: error.method,
-    path: error.path,
-    ...(error.status === undefined ? {} : { status: error.status })
-  })
+  return new ContreeApiError({ ...error, message: redact(error.message, secret) })
 }
 
 /** The canonical URL of a registry image and the stored credentials to pull it with (none: anonymous, if allowed). */

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Scope, Stream, TestClock } from "effect"
 import { type Operation, Operation as OperationSchema } from "../../src/domain/Operation.js"
 import { ContreeCacheSqlite } from "../../src/layers/ContreeCacheSqlite.js"
-import { OperationWaiterLive } from "../../src/layers/OperationWaiterLive.js"
+import { OperationWaiterLive, OperationWaiterNotified } from "../../src/layers/OperationWaiterLive.js"
 import { ContreeCache } from "../../src/services/ContreeCache.js"
 import { ContreeClient } from "../../src/services/ContreeClient.js"
 import { ContreeApiError } from "../../src/services/ContreeError.js"
@@ -76,7 +76,7 @@ describe("OperationWaiterLive", () => {
         yield* until(() => seen.length === 2)
         yield* Deferred.succeed(gate, undefined)
         return yield* Fiber.join(fiber)
-      }).pipe(Effect.provide(OperationWaiterLive.pipe(
+      }).pipe(Effect.provide(OperationWaiterNotified.pipe(
         Layer.provideMerge(Layer.mergeAll(api.layer, ContreeCacheSqlite(":memory:"), completion)),
         Layer.provide(policy()),
         Layer.orDie

@@ -95,6 +95,14 @@ describe("toToolError", () => {
     assert.notInclude(toToolError(api("Transport")).message, "answered")
   })
 
+  it("reports a local engine's failure in its own words: no request, no cloud advice", () => {
+    const local = (reason: ContreeApiError["reason"]) => toToolError(new ContreeApiError({ reason, message: "file not found" }))
+    assert.strictEqual(local("NotFound").reason, "NotFound")
+    assert.strictEqual(local("NotFound").message, "file not found")
+    assert.strictEqual(local("Unavailable").reason, "Upstream")
+    assert.strictEqual(local("Server").message, "file not found")
+  })
+
   it("maps timeouts and cache failures, and leaves ToolErrors alone", () => {
     assert.strictEqual(toToolError(new WaitTimeout({ operationId: "op-1", message: "late" })).reason, "Timeout")
     const cache = toToolError(new CacheError({ message: "disk full" }))
