@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
-import { Effect, type Layer, Option } from "effect"
+import { Clock, Effect, type Layer, Option } from "effect"
 import { CacheError, type CacheEntry, ContreeCache, type ListOptions } from "../services/ContreeCache.js"
 import { prepareDatabase, sqliteService } from "./sqliteService.js"
 
@@ -66,7 +66,7 @@ export const makeContreeCache = Effect.gen(function*() {
       const parentId = parent === undefined
         ? null
         : Option.getOrNull(Option.map(yield* one(parent.kind, parent.key), (e) => e.id))
-      const now = new Date().toISOString()
+      const now = new Date(yield* Clock.currentTimeMillis).toISOString()
       const json = JSON.stringify(data)
       yield* sql`INSERT INTO cache (kind, key, parent_id, data, created_at, updated_at)
         VALUES (${kind}, ${key}, ${parentId}, ${json}, ${now}, ${now})
@@ -127,7 +127,7 @@ export const makeContreeCache = Effect.gen(function*() {
     days <= 0
       ? Effect.succeed(0)
       : Effect.gen(function*() {
-        const cutoff = new Date(Date.now() - days * 86_400_000).toISOString()
+        const cutoff = new Date((yield* Clock.currentTimeMillis) - days * 86_400_000).toISOString()
         // Children of pruned rows keep their data but lose the link, as a foreign key would demand.
         yield* sql`UPDATE cache SET parent_id = NULL WHERE parent_id IN (SELECT id FROM cache WHERE created_at < ${cutoff})`
         const rows = yield* sql<{ id: number }>`DELETE FROM cache WHERE created_at < ${cutoff} RETURNING id`

@@ -43,6 +43,7 @@ export const parseRetryAfter = (value: string | undefined): number | undefined =
   const seconds = Number(value)
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
   const date = Date.parse(value)
+  // The server's date is a wall-clock time, so it is compared with the wall clock, not the Effect Clock.
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }
 

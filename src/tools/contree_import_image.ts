@@ -1,4 +1,4 @@
-import { Duration, Effect, Option, Redacted, Schema } from "effect"
+import { Clock, Duration, Effect, Option, Redacted, Schema } from "effect"
 import { redact } from "../domain/redact.js"
 import { canonicalImportUrl, type RegistryReference } from "../domain/RegistryUrl.js"
 import { ContreeClient } from "../services/ContreeClient.js"
@@ -121,14 +121,15 @@ export const contreeImportImage = defineTool({
     yield* waiter.track(operationId)
     if (!input.wait) return pendingView(operationId, "image_import")
     const progress = increasingProgress(yield* ToolContext)
-    const started = Date.now()
+    const started = yield* Clock.currentTimeMillis
     let fetching = false
     const op = yield* waiter.wait(operationId, {
       // ConTree gives the import IMPORT_TIMEOUT_SECONDS; the grace covers queueing, as for contree_run.
       timeout: Duration.sum(Duration.seconds(IMPORT_TIMEOUT_SECONDS), policy.runGrace),
       // Seconds while the status is all there is; bytes (which soon outgrow them) once the backend tells them.
       onProgress: (current) =>
-        fetching ? Effect.void : progress((Date.now() - started) / 1000, undefined, `import ${operationId} is ${current.status}`),
+        fetching ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          progress((now - started) / 1000, undefined, `import ${operationId} is ${current.status}`)),
       onWork: (work) => {
         if (work.done === 0) return Effect.void
         fetching = true

@@ -1,4 +1,4 @@
-import { Duration, Effect, Schema } from "effect"
+import { Clock, Duration, Effect, Schema } from "effect"
 import type { InstanceFileSpec } from "../domain/Instance.js"
 import { encodeStream } from "../domain/OutputStream.js"
 import { ContreeClient } from "../services/ContreeClient.js"
@@ -105,12 +105,13 @@ export const contreeRun = defineTool({
     yield* waiter.track(operationId)
     if (!input.wait) return pendingView(operationId, "instance")
     const context = yield* ToolContext
-    const started = Date.now()
+    const started = yield* Clock.currentTimeMillis
     const op = yield* waiter.wait(operationId, {
       // The command's own timeout, plus room for queueing and start-up, bounds the wait.
       timeout: Duration.sum(Duration.seconds(input.timeout), policy.runGrace),
       onProgress: (current) =>
-        context.progress((Date.now() - started) / 1000, undefined, `operation ${operationId} is ${current.status}`)
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          context.progress((now - started) / 1000, undefined, `operation ${operationId} is ${current.status}`))
     })
     return toOperationView(op)
   })

@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option, TestClock } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -12,6 +12,9 @@ import { ContreeCache } from "../../src/services/ContreeCache.js"
 const CacheWithSql = Layer.effect(ContreeCache, makeContreeCache).pipe(
   Layer.provideMerge(SqliteClient.layer({ filename: ":memory:" }))
 )
+
+/** Where the tests put the clock: rows are aged against it. */
+const NOW = Date.parse("2026-06-01T12:00:00.000Z")
 
 const keys = (entries: ReadonlyArray<{ readonly key: string }>) => entries.map((e) => e.key)
 
@@ -37,6 +40,7 @@ describe("ContreeCacheSqlite", () => {
     Effect.gen(function*() {
       const cache = yield* ContreeCache
       const sql = yield* SqlClient.SqlClient
+      yield* TestClock.setTime(NOW)
       const first = yield* cache.put("k", "key", { v: 1 })
       yield* sql`UPDATE cache SET created_at = '2020-01-01T00:00:00.000Z' WHERE id = ${first.id}`
       const second = yield* cache.put("k", "key", { v: 2 })
@@ -146,11 +150,12 @@ describe("ContreeCacheSqlite", () => {
     Effect.gen(function*() {
       const cache = yield* ContreeCache
       const sql = yield* SqlClient.SqlClient
+      yield* TestClock.setTime(NOW)
       yield* cache.put("image", "ancient", {})
       yield* cache.put("image", "child", {}, { kind: "image", key: "ancient" })
       yield* cache.put("operation", "old-op", {})
       yield* cache.put("operation", "fresh", {})
-      const tenDaysAgo = new Date(Date.now() - 10 * 86_400_000).toISOString()
+      const tenDaysAgo = new Date(NOW - 10 * 86_400_000).toISOString()
       yield* sql`UPDATE cache SET created_at = '2020-01-01T00:00:00.000Z' WHERE key = 'ancient'`
       yield* sql`UPDATE cache SET created_at = ${tenDaysAgo} WHERE key = 'old-op'`
 
