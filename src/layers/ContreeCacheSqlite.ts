@@ -1,8 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
-import { Clock, Effect, type Layer, Option } from "effect"
+import { Clock, Effect, type Layer, Option, Schema } from "effect"
 import { CacheError, type CacheEntry, ContreeCache, type ListOptions } from "../services/ContreeCache.js"
-import { prepareDatabase, sqliteService } from "./sqliteService.js"
+import { decodeRows, prepareDatabase, sqliteService } from "./sqliteService.js"
 
 const MAX_DEPTH = 50
 const fieldName = /^[A-Za-z_][A-Za-z0-9_.]*$/
@@ -27,25 +27,28 @@ const migrations = Migrator.fromRecord({
   })
 })
 
-interface Row {
-  readonly id: number
-  readonly kind: string
-  readonly key: string
-  readonly parent_id: number | null
-  readonly data: string
-  readonly created_at: string
-  readonly updated_at: string
-}
+/** A row as stored (the reference server writes the same table): `data` is JSON text. */
+const Row = Schema.Struct({
+  id: Schema.Number,
+  kind: Schema.String,
+  key: Schema.String,
+  parent_id: Schema.NullOr(Schema.Number),
+  data: Schema.parseJson(),
+  created_at: Schema.String,
+  updated_at: Schema.String
+})
 
-const toEntry = (row: Row): CacheEntry => ({
+const toEntry = (row: typeof Row.Type): CacheEntry => ({
   id: row.id,
   kind: row.kind,
   key: row.key,
   parentId: row.parent_id,
-  data: JSON.parse(row.data),
+  data: row.data,
   createdAt: new Date(row.created_at),
   updatedAt: new Date(row.updated_at)
 })
+
+const entries = (rows: ReadonlyArray<unknown>) => Effect.map(decodeRows(Row)(rows), (decoded) => decoded.map(toEntry))
 
 const fail = (message: string) => (cause: unknown) => new CacheError({ message, cause })
 
@@ -55,9 +58,7 @@ export const makeContreeCache = Effect.gen(function*() {
   yield* prepareDatabase(migrations)
 
   const one = (kind: string, key: string) =>
-    sql<Row>`SELECT * FROM cache WHERE kind = ${kind} AND key = ${key}`.pipe(
-      Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toEntry)))
-    )
+    sql`SELECT * FROM cache WHERE kind = ${kind} AND key = ${key}`.pipe(Effect.flatMap(entries), Effect.map((rows) => Option.fromNullable(rows[0])))
 
   const get = (kind: string, key: string) => one(kind, key).pipe(Effect.mapError(fail("cache read failed")))
 
@@ -76,7 +77,7 @@ export const makeContreeCache = Effect.gen(function*() {
     }).pipe(Effect.mapError(fail("cache write failed")))
 
   const remove = (kind: string, key: string) =>
-    sql<{ id: number }>`DELETE FROM cache WHERE kind = ${kind} AND key = ${key} RETURNING id`.pipe(
+    sql`DELETE FROM cache WHERE kind = ${kind} AND key = ${key} RETURNING id`.pipe(
       Effect.map((rows) => rows.length > 0),
       Effect.mapError(fail("cache delete failed"))
     )
@@ -94,32 +95,31 @@ export const makeContreeCache = Effect.gen(function*() {
           sql`json_extract(data, ${"$." + field}) = ${typeof value === "boolean" ? Number(value) : value}`
         )
       ]
-      const rows = yield* sql<Row>`SELECT * FROM cache WHERE ${sql.and(conditions)}
-        ORDER BY created_at DESC LIMIT ${options.limit ?? 100}`.pipe(Effect.mapError(fail("cache list failed")))
-      return rows.map(toEntry)
+      return yield* sql`SELECT * FROM cache WHERE ${sql.and(conditions)}
+        ORDER BY created_at DESC LIMIT ${options.limit ?? 100}`.pipe(Effect.flatMap(entries), Effect.mapError(fail("cache list failed")))
     })
 
   const ancestors = (kind: string, key: string) =>
-    sql<Row & { depth: number }>`WITH RECURSIVE chain(id, depth) AS (
+    sql`WITH RECURSIVE chain(id, depth) AS (
         SELECT parent_id, 1 FROM cache WHERE kind = ${kind} AND key = ${key} AND parent_id IS NOT NULL
         UNION ALL
         SELECT c.parent_id, chain.depth + 1 FROM cache c JOIN chain ON c.id = chain.id
         WHERE c.parent_id IS NOT NULL AND chain.depth < ${MAX_DEPTH}
       )
       SELECT cache.*, chain.depth FROM chain JOIN cache ON cache.id = chain.id ORDER BY chain.depth`.pipe(
-      Effect.map((rows) => rows.map(toEntry)),
+      Effect.flatMap(entries),
       Effect.mapError(fail("cache lineage query failed"))
     )
 
   const descendants = (kind: string, key: string) =>
-    sql<Row & { depth: number }>`WITH RECURSIVE tree(id, depth) AS (
+    sql`WITH RECURSIVE tree(id, depth) AS (
         SELECT id, 0 FROM cache WHERE kind = ${kind} AND key = ${key}
         UNION ALL
         SELECT c.id, tree.depth + 1 FROM cache c JOIN tree ON c.parent_id = tree.id WHERE tree.depth < ${MAX_DEPTH}
       )
       SELECT cache.*, tree.depth FROM tree JOIN cache ON cache.id = tree.id
       WHERE tree.depth > 0 ORDER BY tree.depth, cache.id LIMIT ${MAX_DEPTH}`.pipe(
-      Effect.map((rows) => rows.map(toEntry)),
+      Effect.flatMap(entries),
       Effect.mapError(fail("cache lineage query failed"))
     )
 
@@ -130,7 +130,7 @@ export const makeContreeCache = Effect.gen(function*() {
         const cutoff = new Date((yield* Clock.currentTimeMillis) - days * 86_400_000).toISOString()
         // Children of pruned rows keep their data but lose the link, as a foreign key would demand.
         yield* sql`UPDATE cache SET parent_id = NULL WHERE parent_id IN (SELECT id FROM cache WHERE created_at < ${cutoff})`
-        const rows = yield* sql<{ id: number }>`DELETE FROM cache WHERE created_at < ${cutoff} RETURNING id`
+        const rows = yield* sql`DELETE FROM cache WHERE created_at < ${cutoff} RETURNING id`
         return rows.length
       }).pipe(Effect.mapError(fail("cache prune failed")))
 

@@ -1,6 +1,6 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
-import { Clock, Effect, Either, type Layer, Option } from "effect"
+import { Clock, Effect, Either, type Layer, Option, type ParseResult, Schema } from "effect"
 import { realpath, stat } from "node:fs/promises"
 import { posix } from "node:path"
 import { sha256File } from "../files/sha256File.js"
@@ -8,7 +8,7 @@ import { type KnownUpload, REVALIDATE_AFTER_MS, uploadDeduplicatedWith } from ".
 import { errorCode, walkTree, type WalkedFile } from "../files/walkTree.js"
 import { ContreeClient } from "../services/ContreeClient.js"
 import { FileSync, FileSyncError, type SkippedEntry, type SyncRequest, type SyncResult } from "../services/FileSync.js"
-import { prepareDatabase, sqliteService } from "./sqliteService.js"
+import { decodeRows, prepareDatabase, sqliteService } from "./sqliteService.js"
 
 // Decisions, in one place:
 // - The tables are prefixed `sync_`, so a files.db written by the reference server (tables `files`,
@@ -80,12 +80,12 @@ interface Recorded {
   readonly verifiedAt: number | null
 }
 
-interface BlobRow {
-  readonly sha256: string
-  readonly uuid: string
-  readonly size: number
-  readonly verified_at: number
-}
+const BlobRow = Schema.Struct({ sha256: Schema.String, uuid: Schema.String, size: Schema.Number, verified_at: Schema.Number })
+const StateRow = Schema.Struct({ id: Schema.Number, version: Schema.Number })
+const Version = Schema.Struct({ version: Schema.Number })
+const Id = Schema.Struct({ id: Schema.Number })
+const Destination = Schema.Struct({ destination: Schema.String })
+const SyncedFile = Schema.Struct({ path: Schema.String, mode: Schema.Number, uuid: Schema.String })
 
 const chunks = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
@@ -93,7 +93,7 @@ const chunks = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
   return out
 }
 
-const storage = (what: string) => (cause: SqlError.SqlError) =>
+const storage = (what: string) => (cause: SqlError.SqlError | ParseResult.ParseError) =>
   new FileSyncError({ reason: "Storage", message: `file-sync database: cannot ${what}: ${cause.message}`, cause })
 
 /** `/app/` -> `/app`, `/a/../b` -> `/b`; `/` stays. */
@@ -185,7 +185,7 @@ export const makeFileSync = Effect.gen(function*() {
     )
 
   const loadBlobs = (shas: ReadonlyArray<string>) =>
-    Effect.forEach(chunks(shas), (chunk) => sql<BlobRow>`SELECT sha256, uuid, size, verified_at FROM sync_blob WHERE ${sql.in("sha256", chunk)}`)
+    Effect.forEach(chunks(shas), (chunk) => sql`SELECT sha256, uuid, size, verified_at FROM sync_blob WHERE ${sql.in("sha256", chunk)}`.pipe(Effect.flatMap(decodeRows(BlobRow))))
       .pipe(Effect.map((rows) => rows.flat()), Effect.mapError(storage("read the known uploads")))
 
   const syncLocked = (request: SyncRequest, root: string, destination: string, exclude: ReadonlyArray<string>, key: string) =>
@@ -194,7 +194,8 @@ export const makeFileSync = Effect.gen(function*() {
       // File times are wall-clock times, whatever clock the Effect runtime uses.
       const racyAfterNs = BigInt(Date.now() - RACY_WINDOW_MS) * 1_000_000n
 
-      const [state] = yield* sql<{ id: number; version: number }>`SELECT id, version FROM sync_state WHERE sync_key = ${key}`.pipe(
+      const [state] = yield* sql`SELECT id, version FROM sync_state WHERE sync_key = ${key}`.pipe(
+        Effect.flatMap(decodeRows(StateRow)),
         Effect.mapError(storage("read the directory states"))
       )
       const cached = state === undefined ? undefined : recorded.get(state.id)
@@ -299,11 +300,11 @@ export const makeFileSync = Effect.gen(function*() {
             sha256
           }))
           for (const chunk of chunks(fileRows)) yield* sql`INSERT OR REPLACE INTO sync_file ${sql.insert(chunk)}`
-          const [bumped] = yield* sql<{ version: number }>`UPDATE sync_state SET synced_at = ${now}, version = version + 1
-            WHERE id = ${stateId} RETURNING version`
+          const [bumped] = yield* sql`UPDATE sync_state SET synced_at = ${now}, version = version + 1
+            WHERE id = ${stateId} RETURNING version`.pipe(Effect.flatMap(decodeRows(Version)))
           return { id: stateId, version: bumped!.version }
         })
-      const insertState = sql<{ id: number }>`INSERT INTO sync_state ${
+      const insertState = sql`INSERT INTO sync_state ${
         sql.insert({
           sync_key: key,
           source: root,
@@ -314,7 +315,7 @@ export const makeFileSync = Effect.gen(function*() {
           synced_at: now,
           version: 0
         })
-      } RETURNING id`
+      } RETURNING id`.pipe(Effect.flatMap(decodeRows(Id)))
       // An unchanged resync writes nothing at all.
       const unchangedResync = state !== undefined && learned.size === 0 && removed.length === 0 && hashed.length === 0
       const written = unchangedResync ? { id: state.id, version: state.version } : yield* sql.withTransaction(
@@ -381,14 +382,16 @@ export const makeFileSync = Effect.gen(function*() {
   })
 
   const files = Effect.fn("FileSync.files")(function*(directoryStateId: number) {
-    const [state] = yield* sql<{ destination: string }>`SELECT destination FROM sync_state WHERE id = ${directoryStateId}`.pipe(
+    const [state] = yield* sql`SELECT destination FROM sync_state WHERE id = ${directoryStateId}`.pipe(
+      Effect.flatMap(decodeRows(Destination)),
       Effect.mapError(storage("read the directory states"))
     )
     if (state === undefined) {
       return yield* new FileSyncError({ reason: "UnknownState", message: `directory_state_id ${directoryStateId} is unknown` })
     }
-    const rows = yield* sql<{ path: string; mode: number; uuid: string }>`SELECT f.path, f.mode, b.uuid
+    const rows = yield* sql`SELECT f.path, f.mode, b.uuid
       FROM sync_file f JOIN sync_blob b ON b.sha256 = f.sha256 WHERE f.state_id = ${directoryStateId} ORDER BY f.path`.pipe(
+      Effect.flatMap(decodeRows(SyncedFile)),
       Effect.mapError(storage("read the synced files"))
     )
     return rows.map((row) => ({ path: targetPath(state.destination, row.path), uuid: row.uuid, mode: octalMode(row.mode) }))

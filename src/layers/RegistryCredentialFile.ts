@@ -17,7 +17,7 @@
  * - Error messages name the file and the failing step, never the content: a JSON parse error's
  *   text can quote the file, so it is not passed on.
  */
-import { Effect, Option, Redacted } from "effect"
+import { Clock, Effect, Option, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
@@ -32,7 +32,12 @@ export interface CredentialFile {
 
 type Json = Record<string, unknown>
 
-const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value)
+const Entries = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+/** The file as stored: `registries` by host, and whatever else a later version keeps beside it. */
+const FileJson = Schema.parseJson(Schema.Struct({ registries: Schema.optional(Entries) }, Entries))
+const decodeFile = Schema.decodeUnknownOption(FileJson)
+/** What a lookup needs of an entry; its other fields are kept, not read. */
+const decodeEntry = Schema.decodeUnknownOption(Schema.Struct({ username: Schema.String, token: Schema.String }))
 
 const reason = (cause: unknown) => {
   const code = (cause as { code?: unknown } | null)?.code
@@ -58,19 +63,14 @@ export const makeCredentialFile = (path: string): Effect.Effect<CredentialFile> 
         if ((mode & 0o077) !== 0) {
           yield* Effect.logWarning(`the registry credential file ${path} can be read by other users; run: chmod 600 '${path}'`)
         }
-        let parsed: unknown
-        try {
-          parsed = JSON.parse(text)
-        } catch {
-          parsed = undefined
-        }
-        if (!isObject(parsed) || (parsed["registries"] !== undefined && !isObject(parsed["registries"]))) {
+        const parsed = decodeFile(text)
+        if (Option.isNone(parsed)) {
           return yield* storeError(registry, `the registry credential file ${path} is not in the expected JSON format; fix or delete it`)
         }
-        return parsed
+        return parsed.value
       })
 
-    const entries = (file: Json): Json => isObject(file["registries"]) ? file["registries"] : {}
+    const entries = (file: typeof FileJson.Type): Json => file.registries ?? {}
 
     const save = (registry: string, file: Json) =>
       Effect.gen(function*() {
@@ -97,9 +97,7 @@ export const makeCredentialFile = (path: string): Effect.Effect<CredentialFile> 
 
     const get = (registry: string) =>
       Effect.map(load(registry), (file): Option.Option<RegistryCredentials> => {
-        const entry = entries(file)[registry]
-        if (!isObject(entry) || typeof entry["username"] !== "string" || typeof entry["token"] !== "string") return Option.none()
-        return Option.some({ username: entry["username"], token: Redacted.make(entry["token"]) })
+        return Option.map(decodeEntry(entries(file)[registry]), (entry) => ({ username: entry.username, token: Redacted.make(entry.token) }))
       })
 
     const update = (registry: string, change: (registries: Json) => Json) =>
@@ -114,15 +112,16 @@ export const makeCredentialFile = (path: string): Effect.Effect<CredentialFile> 
       path,
       get,
       put: (registry, credentials) =>
-        update(registry, (registries) => ({
-          ...registries,
-          [registry]: {
-            username: credentials.username,
-            token: Redacted.value(credentials.token),
-            scopes: ["pull"],
-            created_at: new Date().toISOString()
-          }
-        })),
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          update(registry, (registries) => ({
+            ...registries,
+            [registry]: {
+              username: credentials.username,
+              token: Redacted.value(credentials.token),
+              scopes: ["pull"],
+              created_at: new Date(now).toISOString()
+            }
+          }))),
       remove: (registry) =>
         Effect.flatMap(get(registry), (current) =>
           Option.isNone(current) ? Effect.void : update(registry, (registries) => {

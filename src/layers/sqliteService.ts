@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Cause, type Context, Effect, Layer } from "effect"
+import { Cause, type Context, Effect, Layer, Schema } from "effect"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 
@@ -20,6 +20,9 @@ export const prepareDatabase = (loader: Migrator.Loader) =>
     yield* sql`PRAGMA synchronous = NORMAL`
     yield* Migrator.make({})({ loader, table: MIGRATIONS_TABLE })
   })
+
+/** The rows of a query as `schema` reads them: decoded at the boundary, never cast. */
+export const decodeRows = <A, I>(schema: Schema.Schema<A, I>) => Schema.decodeUnknown(Schema.Array(schema))
 
 /**
  * A service built by `make` over its own SQLite database at `filename` (`:memory:` for a
