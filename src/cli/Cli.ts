@@ -8,6 +8,7 @@ import { NETWORK_POLICIES } from "../local/SandboxNetwork.js"
 import type { BackendName, ContreeConfigShape, LogLevelName, ServerMode } from "../services/ContreeConfig.js"
 import { DEFAULT_SERVE_PORT, type ServeApiSettings } from "../serve/ServeApiSettings.js"
 import { serverName, version } from "../version.js"
+import { IAM_DEFAULT_URL, readVendorProfile } from "./VendorProfile.js"
 
 export type CliAction =
   | { readonly _tag: "Serve"; readonly config: ContreeConfigShape }
@@ -23,6 +24,8 @@ interface Setting {
   readonly ini: readonly [section: string, key: string]
   readonly fallback: string | undefined
   readonly help: string
+  /** The same setting as the vendor's tools read it from the environment: after ours, before the files. */
+  readonly vendorEnv?: string
 }
 
 const defaultConfigPath = join(homedir(), ".config", "contree", "mcp.ini")
@@ -31,8 +34,10 @@ const settings = {
   backend: { flag: "backend", env: "CONTREE_MCP_BACKEND", ini: ["DEFAULT", "backend"], fallback: undefined, help: "cloud (the ConTree API) or local (sandboxes on this machine); default cloud with a token, else local" },
   network: { flag: "network", env: "CONTREE_MCP_NETWORK", ini: ["local", "network"], fallback: "off", help: "Local backend: outbound network for sandboxes. off (loopback only), opt-in (runs passing network=true) or on (every run); never the host's loopback" },
   dataDir: { flag: "data-dir", env: "CONTREE_MCP_DATA_DIR", ini: ["local", "data_dir"], fallback: undefined, help: "Local backend state (images, layers, uploads); default $XDG_DATA_HOME/contree-mcp" },
-  url: { flag: "url", env: "CONTREE_MCP_URL", ini: ["DEFAULT", "url"], fallback: "https://contree.dev", help: "ConTree API base URL (/v1 is appended)" },
-  token: { flag: "token", env: "CONTREE_MCP_TOKEN", ini: ["DEFAULT", "token"], fallback: undefined, help: "ConTree API token. Prefer the INI file: flags and env vars can show up in process listings" },
+  url: { flag: "url", env: "CONTREE_MCP_URL", vendorEnv: "CONTREE_URL", ini: ["DEFAULT", "url"], fallback: "https://contree.dev", help: "ConTree API base URL (/v1 is appended); an IAM profile's default is " + IAM_DEFAULT_URL },
+  token: { flag: "token", env: "CONTREE_MCP_TOKEN", vendorEnv: "CONTREE_TOKEN", ini: ["DEFAULT", "token"], fallback: undefined, help: "ConTree API token. Prefer a file (auth.ini or mcp.ini): flags and env vars can show up in process listings" },
+  project: { flag: "project", env: "CONTREE_MCP_PROJECT", vendorEnv: "CONTREE_PROJECT", ini: ["DEFAULT", "project"], fallback: undefined, help: "IAM project, sent as the Project header" },
+  profile: { flag: "profile", env: "CONTREE_MCP_PROFILE", vendorEnv: "CONTREE_PROFILE", ini: ["DEFAULT", "profile"], fallback: undefined, help: "The [profile:NAME] of auth.ini to use; default its [DEFAULT] profile" },
   mode: { flag: "mode", env: "CONTREE_MCP_MODE", ini: ["DEFAULT", "mode"], fallback: "stdio", help: "Transport: stdio or http" },
   logLevel: { flag: "log-level", env: "CONTREE_MCP_LOG_LEVEL", ini: ["DEFAULT", "log_level"], fallback: "warning", help: "debug, info, warning, error or critical (logs go to stderr)" },
   httpListen: { flag: "http-listen", env: "CONTREE_MCP_HTTP_LISTEN", ini: ["http", "listen"], fallback: "127.0.0.1", help: "HTTP mode: address to listen on" },
@@ -74,6 +79,12 @@ export const helpText = (): string => {
     "  [DEFAULT]",
     "  url = https://contree.dev/",
     "  token = <TOKEN>",
+    "",
+    "The vendor's shared profiles are read too (below everything above, field by field):",
+    "  auth.ini and cli.ini in $CONTREE_HOME, else $XDG_CONFIG_HOME/contree, else ~/.config/contree;",
+    "  [DEFAULT] profile = NAME, and [profile:NAME] with url, token, type (iam or jwt) and project.",
+    "  CONTREE_TOKEN, CONTREE_URL, CONTREE_PROJECT and CONTREE_PROFILE come after CONTREE_MCP_*;",
+    "  NEBIUS_API_KEY with NEBIUS_AI_PROJECT (both) after them.",
     ""
   ].join("\n")
 }
@@ -127,6 +138,10 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
       return Either.left(`cannot parse the config file ${configPath}: ${String(error)}`)
     }
   }
+  // The Nebius pair counts only whole: a key without its project (or the reverse) belongs to something else.
+  const nebius: Partial<Record<Key, string>> = env["NEBIUS_API_KEY"] && env["NEBIUS_AI_PROJECT"]
+    ? { token: env["NEBIUS_API_KEY"], project: env["NEBIUS_AI_PROJECT"] }
+    : {}
   const fromIni = ([section, key]: readonly [string, string]): string | undefined => {
     const read = (scope: unknown) => typeof scope === "object" && scope !== null ? (scope as Record<string, unknown>)[key] : undefined
     // As in Python's configparser, [DEFAULT] may be written out or left implicit (keys before any section).
@@ -137,7 +152,15 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
   const configured = (key: Key): string | undefined => {
     const s: Setting = settings[key]
     const flag = (parsed.values as Record<string, string | boolean | undefined>)[s.flag]
-    return (typeof flag === "string" ? flag : undefined) ?? (env[s.env] || undefined) ?? fromIni(s.ini)
+    return (typeof flag === "string" ? flag : undefined) ?? (env[s.env] || undefined) ??
+      (s.vendorEnv === undefined ? undefined : env[s.vendorEnv] || undefined) ?? nebius[key] ?? fromIni(s.ini)
+  }
+  /** Where a setting came from, for messages: the first source that has it. */
+  const sourceOf = (key: Key): string => {
+    const s: Setting = settings[key]
+    if (typeof (parsed.values as Record<string, unknown>)[s.flag] === "string") return `--${s.flag}`
+    if (env[s.env]) return s.env
+    return s.vendorEnv !== undefined && env[s.vendorEnv] ? s.vendorEnv : configPath
   }
   const value = (key: Key): string | undefined => configured(key) ?? settings[key].fallback
   const invalid = (key: Key, got: string, allowed: string) =>
@@ -153,9 +176,18 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
   if (!Number.isInteger(servePort) || servePort < 0 || servePort > 65535) return invalid("servePort", value("servePort")!, "use a port number from 0 to 65535")
   const pruneDays = Number(value("cachePruneDays"))
   if (!Number.isFinite(pruneDays)) return invalid("cachePruneDays", value("cachePruneDays")!, "use a number of days")
-  const url = value("url")!
+  const chosenProfile = configured("profile")
+  const profileOrError = readVendorProfile(chosenProfile === undefined ? undefined : { name: chosenProfile, source: sourceOf("profile") }, env, readFile)
+  if (Either.isLeft(profileOrError)) return Either.left(profileOrError.left)
+  const profile = profileOrError.right
+  const token = configured("token") ?? profile?.token
+  const project = configured("project") ?? profile?.project
+  const iam = profile === undefined ? nebius.token !== undefined || project !== undefined : profile.type === "iam"
+  if (profile !== undefined && profile.type === "jwt" && profile.url === undefined && configured("url") === undefined) {
+    return Either.left(`profile '${profile.name}' in ${profile.file} is a jwt profile without a url: add url = https://… to it, or pass --url`)
+  }
+  const url = configured("url") ?? profile?.url ?? (iam ? IAM_DEFAULT_URL : settings.url.fallback)
   if (!/^https?:\/\/[^/]/.test(url)) return invalid("url", url, "use an http:// or https:// URL")
-  const token = value("token")
   const backend = (value("backend") ?? (token ? "cloud" : "local")).toLowerCase()
   if (backend !== "cloud" && backend !== "local") return invalid("backend", backend, "use cloud or local")
   const network = NETWORK_POLICIES.find((policy) => policy === value("network")!.toLowerCase())
@@ -173,6 +205,7 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
     network,
     url,
     token: token ? Option.some(Redacted.make(token.trim())) : Option.none(),
+    project: project ? Option.some(project.trim()) : Option.none(),
     mode: mode satisfies ServerMode,
     logLevel: level,
     httpListen: value("httpListen")!,

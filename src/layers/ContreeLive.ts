@@ -61,7 +61,7 @@ const warnWithoutToken = Layer.effectDiscard(
     config.backend === "cloud" && Option.isNone(config.token)
       ? Effect.logWarning(
         "no ConTree token is configured: put `token = <TOKEN>` under [DEFAULT] in ~/.config/contree/mcp.ini " +
-          "(or set CONTREE_MCP_TOKEN). Tools that need the API will say so until then."
+          "(or in a profile of ~/.config/contree/auth.ini, or set CONTREE_TOKEN). Tools that need the API will say so until then."
       )
       : Effect.void)
 )

@@ -10,6 +10,8 @@ export type LogLevelName = "debug" | "info" | "warning" | "error" | "critical"
 export interface ContreeConfigShape {
   readonly url: string
   readonly token: Option.Option<Redacted.Redacted<string>>
+  /** The IAM project, sent as the `Project` header; none for JWT deployments. */
+  readonly project: Option.Option<string>
   readonly mode: ServerMode
   readonly logLevel: LogLevelName
   readonly httpListen: string

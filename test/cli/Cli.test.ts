@@ -8,6 +8,7 @@ import type { ContreeConfigShape } from "../../src/services/ContreeConfig.js"
 import { version } from "../../src/version.js"
 
 const defaultIni = join(homedir(), ".config", "contree", "mcp.ini")
+const vendorFile = (name: string) => join(homedir(), ".config", "contree", name)
 
 /** A file system holding only `files`; records which paths were read. */
 const files = (contents: Readonly<Record<string, string>> = {}) => {
@@ -40,14 +41,16 @@ describe("parseCli", () => {
   it("uses the defaults when nothing is configured, reading the default config file", () => {
     const fs = files()
     const parsed = parseCli([], {}, fs.readFile)
-    assert.deepStrictEqual(fs.read, [defaultIni])
+    // Ours, then the vendor's shared files (cli.ini defaults, auth.ini profiles).
+    assert.deepStrictEqual(fs.read, [defaultIni, vendorFile("cli.ini"), vendorFile("auth.ini")])
     const config = Either.getOrThrow(parsed)
     assert.strictEqual(config._tag, "Serve")
     if (config._tag !== "Serve") return
     const dataDir = join(homedir(), ".local", "share", "contree-mcp")
-    assert.deepStrictEqual({ ...config.config, token: Option.isNone(config.config.token) }, {
+    assert.deepStrictEqual({ ...config.config, token: Option.isNone(config.config.token), project: Option.isNone(config.config.project) }, {
       url: "https://contree.dev",
       token: true,
+      project: true,
       mode: "stdio",
       logLevel: "warning",
       httpListen: "127.0.0.1",
@@ -178,7 +181,7 @@ describe("parseCli", () => {
   it("reads the config file named by CONTREE_MCP_CONFIG, with ~ expanded", () => {
     const fs = files({ [join(homedir(), "custom.ini")]: "url = https://custom.example.com\n" })
     const parsed = Either.getOrThrow(parseCli([], { CONTREE_MCP_CONFIG: "~/custom.ini" }, fs.readFile))
-    assert.deepStrictEqual(fs.read, [join(homedir(), "custom.ini")])
+    assert.deepStrictEqual(fs.read, [join(homedir(), "custom.ini"), vendorFile("cli.ini"), vendorFile("auth.ini")])
     assert.strictEqual(parsed._tag === "Serve" ? parsed.config.url : undefined, "https://custom.example.com")
   })
 

@@ -22,6 +22,7 @@ const client = () =>
     Layer.provide(Layer.succeed(ContreeConfig, {
       url: `${fake.url}/`,
       token: Option.some(Redacted.make(fake.token)),
+      project: Option.none(),
       mode: "stdio",
       logLevel: "warning",
       httpListen: "127.0.0.1",

@@ -9,6 +9,7 @@ export const TOKEN = "s3cr3t-T0KEN-do-not-leak"
 export const config = (overrides: Partial<ContreeConfigShape> = {}): ContreeConfigShape => ({
   url: "https://api.example.com",
   token: Option.some(Redacted.make(TOKEN)),
+  project: Option.none(),
   mode: "stdio",
   logLevel: "warning",
   httpListen: "127.0.0.1",
