@@ -3,7 +3,7 @@
  * body, query-parameter forms, and the current generation's bodies (files by hash, grep,
  * subprocesses, whoami). Spec: contree-api-current.md §1.3–1.4.
  */
-import { Schema } from "effect"
+import { ParseResult, Schema } from "effect"
 import { Timestamp } from "../domain/Image.js"
 import { UploadedFile } from "../domain/Inspect.js"
 
@@ -39,8 +39,16 @@ export const ApiError = Schema.transform(
 
 const quoted = (actual: unknown) => JSON.stringify(actual)
 
-/** A parameter that must be present and not empty; either failure reads "`name` is required". */
-export const requiredParam = (name: string) => Schema.String.pipe(Schema.minLength(1, { message: () => `${name} is required` }))
+/**
+ * A parameter that must be present and not empty; either failure reads "`name` is required".
+ * Checked where it is received: a client sends what it is given, and the server names the problem.
+ */
+export const requiredParam = (name: string) =>
+  Schema.transformOrFail(Schema.String, Schema.String, {
+    strict: true,
+    decode: (value, _, ast) => (value === "" ? ParseResult.fail(new ParseResult.Type(ast, value, `${name} is required`)) : ParseResult.succeed(value)),
+    encode: ParseResult.succeed
+  })
 
 /** One of `allowed`; anything else is refused with the parameter named and the choices listed. */
 export const oneOf = <const T extends ReadonlyArray<string>>(name: string, allowed: T) =>

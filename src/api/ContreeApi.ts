@@ -28,6 +28,7 @@ import {
   KillParams,
   oneOf,
   Page,
+  PageBound,
   PresenceFlag,
   requiredParam,
   TagBody,
@@ -154,7 +155,8 @@ export const InspectGroup = HttpApiGroup.make("inspect")
  */
 export const listFiles = HttpApiEndpoint.get("listFiles", "/files")
   .setUrlParams(Schema.Struct({
-    ...Page,
+    limit: Schema.optional(PageBound),
+    offset: Schema.optional(PageBound),
     ...TimeWindow,
     sha256: Schema.optional(Schema.String),
     uuid: Schema.optional(Schema.String)
