@@ -1,6 +1,7 @@
 /** HTTP plumbing for the fake: parsed requests, replies, JSON errors, optional gzip. */
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { gzipSync } from "node:zlib"
+import { encodeErrorBody, operationLocation } from "../../src/api/HandWrittenRoutes.js"
 
 /** A request as route handlers see it; `path` is relative to `/v1`. */
 export interface ApiRequest {
@@ -13,13 +14,6 @@ export interface Reply {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
   readonly body: Buffer
-}
-
-export interface Route {
-  /** HEAD is served by the GET route of the same path. */
-  readonly method: "GET" | "POST" | "PATCH" | "DELETE"
-  readonly pattern: RegExp
-  readonly handle: (request: ApiRequest, params: readonly string[]) => Reply | Promise<Reply>
 }
 
 /** Thrown by handlers; becomes `{"error": message, "status": status}`. */
@@ -38,7 +32,11 @@ export const jsonReply = (status: number, value: unknown, headers: Record<string
   body: Buffer.from(JSON.stringify(value))
 })
 
-export const errorReply = (status: number, message: string): Reply => jsonReply(status, { error: message, status })
+/** The API's one error body (`src/api/HandWrittenRoutes.ts`), encoded. */
+export const errorReply = (status: number, message: string): Reply => jsonReply(status, encodeErrorBody(status, message))
+
+/** 201 `{uuid}` plus `Location`, for a spawn or an import. */
+export const createdReply = (uuid: string): Reply => jsonReply(201, { uuid }, { location: operationLocation(uuid) })
 
 export const emptyReply = (status: number, headers: Record<string, string> = {}): Reply => ({
   status,
