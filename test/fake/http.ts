@@ -1,7 +1,9 @@
 /** HTTP plumbing for the fake: parsed requests, replies, JSON errors, optional gzip. */
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { gzipSync } from "node:zlib"
+import { Schema } from "effect"
 import { encodeErrorBody, operationLocation } from "../../src/api/HandWrittenRoutes.js"
+import { CreatedOperation } from "../../src/domain/Operation.js"
 
 /** A request as route handlers see it; `path` is relative to `/v1`. */
 export interface ApiRequest {
@@ -35,8 +37,15 @@ export const jsonReply = (status: number, value: unknown, headers: Record<string
 /** The API's one error body (`src/api/HandWrittenRoutes.ts`), encoded. */
 export const errorReply = (status: number, message: string): Reply => jsonReply(status, encodeErrorBody(status, message))
 
+/**
+ * A JSON reply whose body is encoded with one of the definition's schemas (`src/api/ContreeApi.ts`):
+ * a view of the fake's state that has drifted from the wire shape fails here, as a 500.
+ */
+export const encodedReply = <A, I>(status: number, schema: Schema.Schema<A, I>, value: unknown, headers: Record<string, string> = {}): Reply =>
+  jsonReply(status, Schema.encodeUnknownSync(schema)(value), headers)
+
 /** 201 `{uuid}` plus `Location`, for a spawn or an import. */
-export const createdReply = (uuid: string): Reply => jsonReply(201, { uuid }, { location: operationLocation(uuid) })
+export const createdReply = (uuid: string): Reply => encodedReply(201, CreatedOperation, { uuid }, { location: operationLocation(uuid) })
 
 export const emptyReply = (status: number, headers: Record<string, string> = {}): Reply => ({
   status,

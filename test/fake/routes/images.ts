@@ -1,7 +1,8 @@
 /** `/images`: listing, registry import and tags (spec §3.1–3.4). */
 import type { FakeStore } from "../FakeStore.js"
 import * as Api from "../../../src/api/ContreeApi.js"
-import { ApiError, createdReply, emptyReply, jsonBody, jsonReply } from "../http.js"
+import { Image, ImageList } from "../../../src/domain/Image.js"
+import { ApiError, createdReply, emptyReply, encodedReply, jsonBody } from "../http.js"
 import { type Timing, startImport } from "../operations.js"
 import { paginate, timeWindow } from "../params.js"
 import { type Route, route } from "../routing.js"
@@ -48,7 +49,7 @@ export const imageRoutes = (store: FakeStore, timing: Timing): Route[] => [
         (!query.tag || (image.tag?.startsWith(query.tag) ?? false)) &&
         (query.uuid === undefined || image.uuid === query.uuid)
     )
-    return jsonReply(200, { images: paginate(images, query).map(imageJson) })
+    return encodedReply(200, ImageList, { images: paginate(images, query).map(imageJson) })
   }),
   route(Api.importImage, (request) => {
     const body = jsonBody(request)
@@ -68,7 +69,7 @@ export const imageRoutes = (store: FakeStore, timing: Timing): Route[] => [
   route(Api.tagImage, (request, { uuid = "" }) => {
     const image = requireImage(store, uuid)
     store.setTag(image, requireTag(jsonBody(request).tag))
-    return jsonReply(200, imageJson(image))
+    return encodedReply(200, Image, imageJson(image))
   }),
   route(Api.untagImage, ({ query }, { uuid = "" }) => {
     const image = requireImage(store, uuid)

@@ -2,7 +2,8 @@
 import { FakeFilesystem, normalizePath } from "../FakeFilesystem.js"
 import type { FakeStore } from "../FakeStore.js"
 import * as Api from "../../../src/api/ContreeApi.js"
-import { ApiError, type ApiRequest, bytesReply, emptyReply, jsonReply } from "../http.js"
+import { Image } from "../../../src/domain/Image.js"
+import { ApiError, type ApiRequest, bytesReply, emptyReply, encodedReply, jsonReply } from "../http.js"
 import { fileItem, formatLongListing } from "../listing.js"
 import { type Route, route } from "../routing.js"
 import { imageJson } from "../views.js"
@@ -34,7 +35,7 @@ export const inspectRoutes = (store: FakeStore): Route[] => [
   route(Api.getImage, (_request, { uuid = "" }) => {
     const image = store.images.get(uuid)
     if (image === undefined) throw new ApiError(404, "Image not found")
-    return jsonReply(200, imageJson(image))
+    return encodedReply(200, Image, imageJson(image))
   }),
   route(Api.listDirectory, ({ query }, { uuid = "" }) => {
     const fs = imageFilesystem(store, uuid)
@@ -46,6 +47,8 @@ export const inspectRoutes = (store: FakeStore): Route[] => [
     if (query.text !== undefined) {
       return { status: 200, headers: { "content-type": "text/plain; charset=utf-8" }, body: Buffer.from(formatLongListing(entries)) }
     }
+    // Not encoded: the current generation's entries also carry uid, gid and nlink, which the
+    // definition's `DirectoryListing` (the client's lenient decoder) does not keep.
     return jsonReply(200, { path, files: entries.map(fileItem) })
   }),
   route(Api.downloadFile, ({ query }, { uuid = "" }) => {

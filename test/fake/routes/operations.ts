@@ -1,7 +1,8 @@
 /** `/instances` and `/operations`: spawning, polling, listing and cancelling (spec §3.12–3.15). */
 import type { FakeStore } from "../FakeStore.js"
 import * as Api from "../../../src/api/ContreeApi.js"
-import { ApiError, createdReply, emptyReply, jsonBody, jsonReply } from "../http.js"
+import { Operation, OperationList } from "../../../src/domain/Operation.js"
+import { ApiError, createdReply, emptyReply, encodedReply, jsonBody } from "../http.js"
 import { type Timing, cancelOperation, startInstance } from "../operations.js"
 import { paginate, timeWindow } from "../params.js"
 import { type Route, route } from "../routing.js"
@@ -24,9 +25,9 @@ export const operationRoutes = (store: FakeStore, timing: Timing): Route[] => [
         (query.status === undefined || operation.status === query.status.toUpperCase()) &&
         (query.kind === undefined || operation.kind === query.kind.toLowerCase())
     )
-    return jsonReply(200, paginate(operations, query).map(operationSummaryJson))
+    return encodedReply(200, OperationList, paginate(operations, query).map(operationSummaryJson))
   }),
-  route(Api.getOperation, (_request, { uuid = "" }) => jsonReply(200, operationJson(requireOperation(store, uuid)))),
+  route(Api.getOperation, (_request, { uuid = "" }) => encodedReply(200, Operation, operationJson(requireOperation(store, uuid)))),
   route(Api.cancelOperation, (_request, { uuid = "" }) => {
     if (!cancelOperation(requireOperation(store, uuid))) throw new ApiError(409, "operation is not cancellable")
     return emptyReply(202)
