@@ -9,7 +9,7 @@
  * such as `Location`, the per-status error body, HEAD's 404-means-false) is described in
  * `HandWrittenRoutes.ts`, beside this definition, with these schemas.
  */
-import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, type HttpMethod } from "@effect/platform"
 import { Schema } from "effect"
 import { Image, ImageList } from "../domain/Image.js"
 import { DirectoryListing, UploadedFile } from "../domain/Inspect.js"
@@ -107,28 +107,20 @@ export const listDirectory = HttpApiEndpoint.get("listDirectory", "/inspect/:uui
   .addSuccess(DirectoryListing)
   .addSuccess(ListingText)
 
+/** An endpoint about one path of an image: `{uuid}` in the path, `path` in the query. */
+const ofImagePath = <const Name extends string, Method extends HttpMethod.HttpMethod>(endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, Method>) =>
+  endpoint.setPath(UuidPath).setUrlParams(FilePathParams)
+
 /** The file's bytes, streamed. */
-export const downloadFile = HttpApiEndpoint.get("downloadFile", "/inspect/:uuid/download")
-  .setPath(UuidPath)
-  .setUrlParams(FilePathParams)
-  .addSuccess(Bytes)
+export const downloadFile = ofImagePath(HttpApiEndpoint.get("downloadFile", "/inspect/:uuid/download")).addSuccess(Bytes)
 
 /** 200 when the file exists, 404 when not; no body either way. */
-export const downloadExists = HttpApiEndpoint.head("downloadExists", "/inspect/:uuid/download")
-  .setPath(UuidPath)
-  .setUrlParams(FilePathParams)
-  .addSuccess(HttpApiSchema.Empty(200))
+export const downloadExists = ofImagePath(HttpApiEndpoint.head("downloadExists", "/inspect/:uuid/download")).addSuccess(HttpApiSchema.Empty(200))
 
 /** A directory as a tar stream; member names are relative to the root (`etc/hosts`). */
-export const downloadArchive = HttpApiEndpoint.get("downloadArchive", "/inspect/:uuid/archive")
-  .setPath(UuidPath)
-  .setUrlParams(FilePathParams)
-  .addSuccess(Tarball)
+export const downloadArchive = ofImagePath(HttpApiEndpoint.get("downloadArchive", "/inspect/:uuid/archive")).addSuccess(Tarball)
 
-export const archiveExists = HttpApiEndpoint.head("archiveExists", "/inspect/:uuid/archive")
-  .setPath(UuidPath)
-  .setUrlParams(FilePathParams)
-  .addSuccess(HttpApiSchema.Empty(200))
+export const archiveExists = ofImagePath(HttpApiEndpoint.head("archiveExists", "/inspect/:uuid/archive")).addSuccess(HttpApiSchema.Empty(200))
 
 export const grepImage = HttpApiEndpoint.get("grepImage", "/inspect/:uuid/grep")
   .setPath(UuidPath)
