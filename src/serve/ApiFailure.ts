@@ -19,6 +19,10 @@ export const withEngine = <A, R>(handle: (engine: LocalEngine["Type"]) => Effect
     Effect.mapError((error) => (error._tag === "LocalEngineError" ? fromEngine(error) : error))
   )
 
+/** The 404 of an unknown endpoint, for a route of the definition that this server does not answer yet. */
+export const notServed = ({ request }: { readonly request: HttpServerRequest.HttpServerRequest }) =>
+  Effect.fail(notFound(`no such endpoint: ${request.method} ${request.url}`))
+
 /**
  * A path or query parameter out of the definition's shape: a 400 naming the parameter
  * ("tag is required", "status must be one of …").

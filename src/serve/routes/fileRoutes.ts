@@ -14,11 +14,11 @@ const checkedHash = (sha256: string) =>
 const lookup = (query: { readonly sha256?: string | undefined; readonly uuid?: string | undefined }) =>
   withEngine((engine): Effect.Effect<Option.Option<UploadedFile>, ApiFailure | LocalEngineError> =>
     Effect.gen(function*() {
-    if (query.sha256 !== undefined) return yield* engine.findFileByHash(yield* checkedHash(query.sha256))
-    if (query.uuid !== undefined) return yield* engine.findFileByUuid(query.uuid)
-    // The newer API lists uploads here; this server keeps no listing, so it says what it does take.
-    return yield* badRequest("sha256 or uuid is required: this server looks files up, it does not list them")
-  }))
+      if (query.sha256 !== undefined) return yield* engine.findFileByHash(yield* checkedHash(query.sha256))
+      if (query.uuid !== undefined) return yield* engine.findFileByUuid(query.uuid)
+      // The newer API lists uploads here; this server keeps no listing, so it says what it does take.
+      return yield* badRequest("sha256 or uuid is required: this server looks files up, it does not list them")
+    }))
 
 const byPathHash = (sha256: string) =>
   withEngine((engine) => Effect.flatMap(checkedHash(sha256), engine.findFileByHash))

@@ -6,7 +6,7 @@ import { imageSlashlessLocation, inspectSlashlessLocation, tagLocation } from ".
 import type { DirectoryListing } from "../../domain/Inspect.js"
 import type { LocalEngine } from "../../local/LocalEngine.js"
 import type { LocalEngineError } from "../../local/LocalEngineError.js"
-import { ApiFailure, notFound, withEngine } from "../ApiFailure.js"
+import { notFound, notServed, withEngine } from "../ApiFailure.js"
 
 /** The query string of the request, `?` included, so a redirect keeps it. */
 const search = (request: HttpServerRequest.HttpServerRequest) => {
@@ -30,10 +30,6 @@ const requireFile = (engine: LocalEngine["Type"], uuid: string, path: string) =>
 
 const exists = (found: boolean) => HttpServerResponse.empty({ status: found ? 200 : 404 })
 
-/** A route of the definition that this server does not answer yet: the 404 of an unknown endpoint. */
-export const notServed = ({ request }: { readonly request: HttpServerRequest.HttpServerRequest }) =>
-  Effect.fail(new ApiFailure({ status: 404, message: `no such endpoint: ${request.method} ${request.url}` }))
-
 /** `/inspect`: tags resolved by redirect, image metadata, listings and file reads (spec §3.5–3.8). */
 export const inspectRoutes = HttpApiBuilder.group(ContreeApi, "inspect", (handlers) =>
   handlers
@@ -51,9 +47,9 @@ export const inspectRoutes = HttpApiBuilder.group(ContreeApi, "inspect", (handle
     .handle("downloadFile", ({ path, urlParams }) =>
       withEngine((engine) =>
         // Streamed: the definition's `Bytes` would hold the whole file in memory.
-        Effect.as(
+        Effect.map(
           requireFile(engine, path.uuid, urlParams.path),
-          HttpServerResponse.stream(engine.downloadFile(path.uuid, urlParams.path), { contentType: "application/octet-stream" })
+          () => HttpServerResponse.stream(engine.downloadFile(path.uuid, urlParams.path), { contentType: "application/octet-stream" })
         )
       ))
     .handle("downloadArchive", notServed)

@@ -2,9 +2,8 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { ContreeApi, spawnInstance } from "../../api/ContreeApi.js"
 import { localWhoami } from "../../layers/ContreeClientLocal.js"
-import { ApiFailure, jsonPayload, withEngine } from "../ApiFailure.js"
+import { ApiFailure, jsonPayload, notServed, withEngine } from "../ApiFailure.js"
 import { createdOperation } from "./createdOperation.js"
-import { notServed } from "./inspectRoutes.js"
 
 /** `/instances` (spec §3.12). */
 export const instanceRoutes = HttpApiBuilder.group(ContreeApi, "instances", (handlers) =>
