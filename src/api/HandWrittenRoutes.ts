@@ -7,6 +7,11 @@
  * - response headers: the `Location` of a created operation and of the redirects;
  * - the error body, which is one schema (`ErrorBody`) under whatever status the failure has,
  *   where `HttpApi` fixes a status per error schema.
+ *
+ * Also outside `HttpApi`'s model, and handled where they are used: a HEAD check's 404 means
+ * "false", not a failure (serve answers a bare status, the client accepts 404); streamed bodies
+ * are declared as bytes but streamed by both sides; and a listing's text or JSON form is chosen by
+ * the `text` parameter, not by a status, so the client picks the schema per call.
  */
 import { Schema } from "effect"
 import { ApiError, ApiFailure, ErrorBody, PresenceFlag } from "./ApiSchemas.js"

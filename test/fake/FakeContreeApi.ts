@@ -1,7 +1,8 @@
 /**
  * An in-process fake of the ConTree REST API v1 (spec: /work/shared/spec/contree-api.md §6) for
  * tests and benchmarks. It serves real HTTP on 127.0.0.1, keeps all state in memory, and runs
- * commands with a small deterministic shell interpreter instead of real sandboxes.
+ * commands with a small deterministic shell interpreter instead of real sandboxes. Its routes are
+ * the endpoints of the API's one definition, `src/api/ContreeApi.ts` (see `routing.ts`).
  */
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http"
 import type { AddressInfo } from "node:net"
