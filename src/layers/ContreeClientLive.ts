@@ -1,24 +1,20 @@
-import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { type HttpApiEndpoint, HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { Duration, Effect, Layer, Option, ParseResult, Redacted, Schema, Stream } from "effect"
 import { createReadStream } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { release } from "node:os"
-import { Image, ImageList } from "../domain/Image.js"
+import { type Call, endpointRequest, type EndpointInput, successSchema } from "../api/ApiRequest.js"
+import * as Api from "../api/ContreeApi.js"
+import { errorMessage, idFromLocation } from "../api/HandWrittenRoutes.js"
 import { redact } from "../domain/redact.js"
 import { isLoopbackHost, parseLocalImportUrl } from "../domain/RegistryUrl.js"
 import { DirectoryListing, UploadedFile } from "../domain/Inspect.js"
-import { SpawnRequest } from "../domain/Instance.js"
-import { CreatedOperation, ImportRequest, Operation, OperationList, operationListItems } from "../domain/Operation.js"
+import { operationListItems } from "../domain/Operation.js"
 import { ContreeClient, type UploadBody } from "../services/ContreeClient.js"
 import { ContreeConfig } from "../services/ContreeConfig.js"
 import { ContreeApiError, reasonForStatus } from "../services/ContreeError.js"
 import { parseRetryAfter, RetryPolicy, retryWhile } from "../services/RetryPolicy.js"
 import { serverName, version } from "../version.js"
-
-interface Call {
-  readonly method: string
-  readonly path: string
-}
 
 /** Whether replaying a request can do harm: a POST must not be sent twice after an unknown outcome. */
 const isIdempotent = (method: string) => method !== "POST"
@@ -33,25 +29,17 @@ const wasNotSent = (cause: unknown): boolean => {
   return false
 }
 
-/** The API's error text: the `error` field of a JSON body, else the raw body, else the status. */
-const errorMessage = (status: number, body: string): string => {
-  try {
-    const json: unknown = JSON.parse(body)
-    if (typeof json === "object" && json !== null && "error" in json && typeof json.error === "string") return json.error
-  } catch {
-    // not JSON: fall through to the raw text
-  }
-  const text = body.trim()
-  return text.length > 0 ? text.slice(0, 500) : `HTTP ${status}`
-}
-
 class Retryable {
   constructor(readonly error: ContreeApiError, readonly retry: boolean, readonly afterMs: number | undefined) {}
 }
 
 const userAgent = `${serverName}/${version} node/${process.versions.node} ${process.platform}/${release()}`
 
-/** The cloud backend: ConTree REST API v1 over HTTP. */
+/**
+ * The cloud backend: ConTree REST API v1 over HTTP. Each request (method, path, query string, JSON
+ * body) and each decoder comes from an endpoint of `ContreeApi` (see `ApiRequest` for why not
+ * `HttpApiClient`); `send` keeps the retry, timeout and error policy around them.
+ */
 export const makeContreeClientHttp = Effect.gen(function*() {
   const config = yield* ContreeConfig
   const policy = yield* RetryPolicy
@@ -145,26 +133,29 @@ export const makeContreeClientHttp = Effect.gen(function*() {
 
   const ignoreBody = () => Effect.void
 
-  const seg = encodeURIComponent
-
-  const getJson = <A, I>(path: string, schema: Schema.Schema<A, I>, params: Record<string, string | undefined> = {}) => {
-    const call = { method: "GET", path }
-    return send(call, HttpClientRequest.get(path).pipe(HttpClientRequest.setUrlParams(definedParams(params)), HttpClientRequest.acceptJson), decode(call, schema))
+  /** A JSON call of `endpoint`, its answer decoded with `schema` (by default the endpoint's success schema). */
+  const callJson = <E extends HttpApiEndpoint.HttpApiEndpoint.Any, A = HttpApiEndpoint.HttpApiEndpoint.Success<E>>(
+    endpoint: E,
+    input: EndpointInput<E>,
+    schema = successSchema(endpoint) as unknown as Schema.Schema<A, any>
+  ) => {
+    const { call, request } = endpointRequest(endpoint, input)
+    return send(call, HttpClientRequest.acceptJson(request), decode(call, schema))
   }
 
-  const exists = (path: string, params: Record<string, string>) => {
-    const call = { method: "HEAD", path }
-    return send(call, HttpClientRequest.head(path).pipe(HttpClientRequest.setUrlParams(params)), (r) => Effect.succeed(r.status < 300), (s) => s < 300 || s === 404)
+  /** A HEAD check: 2xx is true, 404 false. */
+  const exists = <E extends HttpApiEndpoint.HttpApiEndpoint.Any>(endpoint: E, input: EndpointInput<E>) => {
+    const { call, request } = endpointRequest(endpoint, input)
+    return send(call, request, (r) => Effect.succeed(r.status < 300), (s) => s < 300 || s === 404)
   }
 
   /** The operation id of a spawn or import: the body's uuid, else the last segment of Location. */
-  const createOperation = (path: string, body: unknown) => {
-    const call = { method: "POST", path }
-    return send(call, HttpClientRequest.post(path).pipe(HttpClientRequest.bodyUnsafeJson(body), HttpClientRequest.acceptJson), (response) =>
-      decode(call, CreatedOperation)(response).pipe(
+  const createOperation = <E extends typeof Api.spawnInstance | typeof Api.importImage>(endpoint: E, input: EndpointInput<E>) => {
+    const { call, request } = endpointRequest(endpoint, input)
+    return send(call, HttpClientRequest.acceptJson(request), (response) =>
+      decode(call, successSchema(endpoint))(response).pipe(
         Effect.flatMap(({ uuid }) => {
-          const fromLocation = response.headers["location"]?.replace(/\/+$/, "").split("/").pop() ?? ""
-          const id = uuid !== "" ? uuid : fromLocation
+          const id = uuid !== "" ? uuid : idFromLocation(response.headers["location"])
           return id !== "" ? Effect.succeed(id) : Effect.fail(fail(call, "Decode", "the ConTree API returned no operation id", response.status))
         })
       ))
@@ -175,10 +166,13 @@ export const makeContreeClientHttp = Effect.gen(function*() {
   // dominates a sync of many small files. Larger files are streamed: memory stays bounded by this size.
   const SMALL_UPLOAD = 256 * 1024
   const unreadable = (path: string) => (cause: unknown) =>
-    fail({ method: "POST", path: "/files" }, "InvalidRequest", `cannot read ${path}: ${cause instanceof Error ? cause.message : String(cause)}`)
+    fail({ method: "POST", path: Api.uploadFile.path }, "InvalidRequest", `cannot read ${path}: ${cause instanceof Error ? cause.message : String(cause)}`)
 
-  const uploadRequest = (body: UploadBody): Effect.Effect<HttpClientRequest.HttpClientRequest, ContreeApiError> => {
-    const request = HttpClientRequest.post("/files").pipe(HttpClientRequest.acceptJson)
+  const uploadRequest = (
+    post: HttpClientRequest.HttpClientRequest,
+    body: UploadBody
+  ): Effect.Effect<HttpClientRequest.HttpClientRequest, ContreeApiError> => {
+    const request = HttpClientRequest.acceptJson(post)
     if (body._tag === "Bytes") return Effect.succeed(HttpClientRequest.bodyUint8Array(request, body.bytes, "application/octet-stream"))
     if (body.size <= SMALL_UPLOAD) {
       return Effect.tryPromise({ try: () => readFile(body.path), catch: unreadable(body.path) }).pipe(
@@ -200,98 +194,82 @@ export const makeContreeClientHttp = Effect.gen(function*() {
 
   return ContreeClient.of({
     listImages: (q) =>
-      getJson("/images", ImageList, {
-        limit: String(q.limit),
-        offset: String(q.offset),
-        tagged: q.tagged === undefined ? undefined : q.tagged ? "1" : "0",
-        tag: q.tagPrefix,
-        since: q.since,
-        until: q.until
+      callJson(Api.listImages, {
+        urlParams: { limit: q.limit, offset: q.offset, tagged: q.tagged, tag: q.tagPrefix, since: q.since, until: q.until }
       }).pipe(Effect.map((list) => list.images)),
     importImage: (request) =>
       Option.isSome(parseLocalImportUrl(request.registry.url)) && !sameMachine
         ? Effect.fail(fail(
-          { method: "POST", path: "/images/import" },
+          { method: "POST", path: Api.importImage.path },
           "InvalidRequest",
           `'${request.registry.url}' is a file on this machine, which only the local backend (--backend local) ` +
             "or a contree-mcp serve on this machine can import; ConTree cloud imports from registries"
         ))
-        : createOperation("/images/import", Schema.encodeSync(ImportRequest)(request)),
-    tagImage: (uuid, tag) => {
-      const call = { method: "PATCH", path: `/images/${seg(uuid)}/tag` }
-      return send(call, HttpClientRequest.patch(call.path).pipe(HttpClientRequest.bodyUnsafeJson({ tag }), HttpClientRequest.acceptJson), decode(call, Image))
-    },
+        : createOperation(Api.importImage, { payload: request }),
+    tagImage: (uuid, tag) => callJson(Api.tagImage, { path: { uuid }, payload: { tag } }),
     untagImage: (uuid) => {
-      const call = { method: "DELETE", path: `/images/${seg(uuid)}/tag` }
-      return send(call, HttpClientRequest.del(call.path), ignoreBody)
+      const { call, request } = endpointRequest(Api.untagImage, { path: { uuid }, urlParams: {} })
+      return send(call, request, ignoreBody)
     },
-    // Answered with a redirect to `/inspect/{uuid}/`, which fetch follows.
-    resolveTag: (tag) => getJson("/inspect/", Image, { tag }),
-    getImage: (uuid) => getJson(`/inspect/${seg(uuid)}/`, Image),
-    listDirectory: (uuid, path) => getJson(`/inspect/${seg(uuid)}/list`, DirectoryListing, { path }),
+    // Answered with a redirect to `/inspect/{uuid}/`, which fetch follows: the answer is `getImage`'s.
+    resolveTag: (tag) => callJson(Api.resolveTag, { urlParams: { tag } }, successSchema(Api.getImage)),
+    getImage: (uuid) => callJson(Api.getImage, { path: { uuid } }),
+    listDirectory: (uuid, path) => callJson(Api.listDirectory, { path: { uuid }, urlParams: { path } }, DirectoryListing),
     listDirectoryText: (uuid, path) => {
-      const call = { method: "GET", path: `/inspect/${seg(uuid)}/list` }
-      return send(call, HttpClientRequest.get(call.path).pipe(HttpClientRequest.setUrlParams({ path, text: "" })), (r) =>
-        r.text.pipe(Effect.mapError((e) => fail(call, "Transport", `listing interrupted: ${e.message}`))))
+      const { call, request } = endpointRequest(Api.listDirectory, { path: { uuid }, urlParams: { path, text: "" } })
+      return send(call, request, (r) => r.text.pipe(Effect.mapError((e) => fail(call, "Transport", `listing interrupted: ${e.message}`))))
     },
     readFile: (uuid, path) => {
-      const call = { method: "GET", path: `/inspect/${seg(uuid)}/download` }
-      return send(call, HttpClientRequest.get(call.path).pipe(HttpClientRequest.setUrlParams({ path })), readBytes(call))
+      const { call, request } = endpointRequest(Api.downloadFile, { path: { uuid }, urlParams: { path } })
+      return send(call, request, readBytes(call))
     },
     downloadFile: (uuid, path) => {
-      const call = { method: "GET", path: `/inspect/${seg(uuid)}/download` }
+      const { call, request } = endpointRequest(Api.downloadFile, { path: { uuid }, urlParams: { path } })
       // Only the wait for response headers is timed; the body streams for as long as it needs.
-      return send(call, HttpClientRequest.get(call.path).pipe(HttpClientRequest.setUrlParams({ path })), Effect.succeed).pipe(
+      return send(call, request, Effect.succeed).pipe(
         Effect.map((response) => response.stream.pipe(Stream.mapError((e) => fail(call, "Transport", `download interrupted: ${e.message}`)))),
         Stream.unwrap
       )
     },
-    fileExists: (uuid, path) => exists(`/inspect/${seg(uuid)}/download`, { path }),
+    fileExists: (uuid, path) => exists(Api.downloadExists, { path: { uuid }, urlParams: { path } }),
     uploadFile: (body) => {
-      const call = { method: "POST", path: "/files" }
-      return Effect.flatMap(uploadRequest(body), (request) => send(call, request, decode(call, UploadedFile)))
+      const { call, request } = endpointRequest(Api.uploadFile, {})
+      return Effect.flatMap(uploadRequest(request, body), (upload) => send(call, upload, decode(call, successSchema(Api.uploadFile))))
     },
+    // The older generation's lookup: one upload, or 404.
     findFileByHash: (sha256) => {
-      const call = { method: "GET", path: "/files" }
+      const { call, request } = endpointRequest(Api.listFiles, { urlParams: { sha256 } })
       return send(
         call,
-        HttpClientRequest.get("/files").pipe(HttpClientRequest.setUrlParams({ sha256 }), HttpClientRequest.acceptJson),
+        HttpClientRequest.acceptJson(request),
         (r) => r.status === 404 ? Effect.succeed(Option.none()) : decode(call, UploadedFile)(r).pipe(Effect.map(Option.some)),
         (s) => s < 300 || s === 404
       )
     },
-    fileHashExists: (sha256) => exists("/files", { sha256 }),
-    fileUuidExists: (uuid) => exists("/files", { uuid }),
+    fileHashExists: (sha256) => exists(Api.fileLookupExists, { urlParams: { sha256 } }),
+    fileUuidExists: (uuid) => exists(Api.fileLookupExists, { urlParams: { uuid } }),
     // The cloud decides its sandboxes' network itself: a per-run choice it cannot honour is refused, not dropped.
     spawnInstance: (request, options) =>
       options?.network === undefined
-        ? createOperation("/instances", Schema.encodeSync(SpawnRequest)(request))
+        ? createOperation(Api.spawnInstance, { payload: request })
         : Effect.fail(fail(
-          { method: "POST", path: "/instances" },
+          { method: "POST", path: Api.spawnInstance.path },
           "InvalidRequest",
           "network: the cloud backend has no per-run network switch (the cloud decides its sandboxes' network); " +
             "leave network out, or use the local backend (--backend local) with its network setting"
         )),
     listOperations: (q) =>
-      getJson("/operations", OperationList, {
-        limit: String(q.limit),
-        offset: String(q.offset),
-        status: q.status,
-        kind: q.kind,
-        since: q.since,
-        until: q.until
+      callJson(Api.listOperations, {
+        urlParams: { limit: q.limit, offset: q.offset, status: q.status, kind: q.kind, since: q.since, until: q.until }
       }).pipe(Effect.map(operationListItems)),
-    getOperation: (uuid) => getJson(`/operations/${seg(uuid)}`, Operation),
+    getOperation: (uuid) => callJson(Api.getOperation, { path: { uuid }, urlParams: {} }),
     cancelOperation: (uuid) => {
-      const call = { method: "DELETE", path: `/operations/${seg(uuid)}` }
-      return send(call, HttpClientRequest.del(call.path), (r) => Effect.succeed(r.status !== 409), (s) => s < 300 || s === 409)
+      const { call, request } = endpointRequest(Api.cancelOperation, { path: { uuid } })
+      return send(call, request, (r) => Effect.succeed(r.status !== 409), (s) => s < 300 || s === 409)
     },
-    whoami: getJson("/whoami", Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+    whoami: callJson(Api.whoami, {})
   })
 })
-
-const definedParams = (params: Record<string, string | undefined>): Record<string, string> =>
-  Object.fromEntries(Object.entries(params).filter((entry): entry is [string, string] => entry[1] !== undefined))
 
 export const ContreeClientLive: Layer.Layer<ContreeClient, never, HttpClient.HttpClient | ContreeConfig> = Layer.effect(
   ContreeClient,

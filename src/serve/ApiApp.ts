@@ -1,12 +1,12 @@
-import { HttpRouter, HttpServerRequest, type HttpServerResponse } from "@effect/platform"
-import { Cause, Effect, type Redacted } from "effect"
+import { HttpApiBuilder, type HttpApiError, HttpRouter, HttpServerRequest, type HttpServerResponse } from "@effect/platform"
+import { Cause, Effect, Layer, type Redacted } from "effect"
 import { makeHostGuard } from "../http/HostGuard.js"
 import type { LocalEngine } from "../local/LocalEngine.js"
-import { errorResponse, fromEngine } from "./ApiFailure.js"
+import { type ApiFailure, errorResponse, fromDecodeError } from "./ApiFailure.js"
 import { fileRoutes } from "./routes/fileRoutes.js"
 import { imageRoutes } from "./routes/imageRoutes.js"
 import { inspectRoutes } from "./routes/inspectRoutes.js"
-import { operationRoutes } from "./routes/operationRoutes.js"
+import { instanceRoutes, operationRoutes, whoamiRoutes } from "./routes/operationRoutes.js"
 import { makeTokenCheck } from "./ServeToken.js"
 
 export interface ApiAppOptions {
@@ -15,13 +15,31 @@ export interface ApiAppOptions {
   readonly token: Redacted.Redacted<string>
 }
 
-/** Every endpoint of the ConTree REST API v1 the local engine answers, under `/v1`. */
-export const apiRouter = HttpRouter.empty.pipe(
-  HttpRouter.concat(imageRoutes),
-  HttpRouter.concat(inspectRoutes),
-  HttpRouter.concat(fileRoutes),
-  HttpRouter.concat(operationRoutes),
-  HttpRouter.prefixAll("/v1")
+/**
+ * Every group of `ContreeApi` with the local engine's handlers. The handlers read `LocalEngine`
+ * from each request's context, which `HttpApiBuilder` merges over the layer's: the router is built
+ * once, before any engine is at hand, hence the requirement is dropped here.
+ */
+const handlers = Layer.mergeAll(
+  HttpApiBuilder.Router.Live,
+  imageRoutes,
+  inspectRoutes,
+  fileRoutes,
+  instanceRoutes,
+  operationRoutes,
+  whoamiRoutes
+) as Layer.Layer<HttpApiBuilder.Router, never, never>
+
+/**
+ * Every endpoint of the ConTree REST API v1 the local engine answers, under `/v1`: the router of
+ * `ContreeApi`'s endpoints (`HttpApiBuilder`), without `HttpApiBuilder.httpApp`'s error encoding, so
+ * that every failure gets the API's one error body below.
+ */
+export const apiRouter = Effect.map(
+  Effect.provide(HttpApiBuilder.Router.router, handlers),
+  // The builder's router is typed for any handler; these fail only with the definition's errors
+  // and need nothing beyond the request (no file responses, so no platform services).
+  (router) => HttpRouter.prefixAll(router as unknown as HttpRouter.HttpRouter<ApiFailure | HttpApiError.HttpApiDecodeError, LocalEngine>, "/v1")
 )
 
 /**
@@ -35,7 +53,7 @@ export const makeApiApp = (
     const hostAllowed = makeHostGuard(options.listen)
     const authorized = makeTokenCheck(options.token)
     // Built once. `/inspect/` and `/inspect` are different endpoints (one redirects to the other), and paths are case-sensitive.
-    const routes = yield* HttpRouter.toHttpApp(apiRouter).pipe(HttpRouter.withRouterConfig({ ignoreTrailingSlash: false, caseSensitive: true }))
+    const routes = yield* Effect.flatMap(apiRouter, HttpRouter.toHttpApp).pipe(HttpRouter.withRouterConfig({ ignoreTrailingSlash: false, caseSensitive: true }))
     return Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       if (!hostAllowed({ host: request.headers["host"], origin: request.headers["origin"] })) {
@@ -48,8 +66,8 @@ export const makeApiApp = (
     }).pipe(
       Effect.catchTags({
         ApiFailure: (failure) => Effect.succeed(errorResponse(failure.status, failure.message)),
-        LocalEngineError: (error) => {
-          const failure = fromEngine(error)
+        HttpApiDecodeError: (error) => {
+          const failure = fromDecodeError(error)
           return Effect.succeed(errorResponse(failure.status, failure.message))
         },
         RouteNotFound: (notFound) => Effect.succeed(errorResponse(404, `no such endpoint: ${notFound.request.method} ${notFound.request.url}`))

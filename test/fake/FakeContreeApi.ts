@@ -1,19 +1,21 @@
 /**
  * An in-process fake of the ConTree REST API v1 (spec: /work/shared/spec/contree-api.md §6) for
  * tests and benchmarks. It serves real HTTP on 127.0.0.1, keeps all state in memory, and runs
- * commands with a small deterministic shell interpreter instead of real sandboxes.
+ * commands with a small deterministic shell interpreter instead of real sandboxes. Its routes are
+ * the endpoints of the API's one definition, `src/api/ContreeApi.ts` (see `routing.ts`).
  */
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { setTimeout as delay } from "node:timers/promises"
 import { type FileSpec, buildTree, emptyTree } from "./buildTree.js"
 import { FakeStore } from "./FakeStore.js"
-import { ApiError, type ApiRequest, type Reply, type Route, errorReply, readBody, sendReply } from "./http.js"
+import { type Reply, errorReply, readBody, sendReply } from "./http.js"
 import { fileRoutes } from "./routes/files.js"
 import { imageRoutes, isValidTag } from "./routes/images.js"
 import { inspectRoutes } from "./routes/inspect.js"
 import { operationRoutes } from "./routes/operations.js"
 import { whoamiRoutes } from "./routes/whoami.js"
+import { makeDispatcher } from "./routing.js"
 import type { FakeImage, FakeOperation, FakeUploadedFile } from "./types.js"
 
 export type { FileSpec } from "./buildTree.js"
@@ -125,27 +127,6 @@ const parseJson = (request: IncomingMessage, body: Buffer): { json?: unknown } =
   }
 }
 
-const dispatch = async (routes: readonly Route[], method: string, request: ApiRequest): Promise<Reply> => {
-  const wanted = method === "HEAD" ? "GET" : method
-  for (const route of routes) {
-    const match = route.method === wanted ? route.pattern.exec(request.path) : null
-    if (match === null) continue
-    let params: string[]
-    try {
-      params = match.slice(1).map((param) => decodeURIComponent(param))
-    } catch {
-      return errorReply(400, "malformed path")
-    }
-    try {
-      return await route.handle(request, params)
-    } catch (error) {
-      if (error instanceof ApiError) return errorReply(error.status, error.message)
-      return errorReply(500, error instanceof Error ? error.message : String(error))
-    }
-  }
-  return errorReply(404, "Not found")
-}
-
 export const startFakeContreeApi = async (options: FakeContreeApiOptions = {}): Promise<FakeContreeApi> => {
   const token = options.token ?? "test-token"
   const gzip = options.gzip ?? false
@@ -153,13 +134,13 @@ export const startFakeContreeApi = async (options: FakeContreeApiOptions = {}): 
   const store = new FakeStore()
   const requests: RecordedRequest[] = []
   let faults: ActiveFault[] = []
-  const routes: Route[] = [
+  const dispatch = makeDispatcher([
     ...imageRoutes(store, timing),
     ...inspectRoutes(store),
     ...fileRoutes(store),
     ...operationRoutes(store, timing),
     ...whoamiRoutes(token)
-  ]
+  ])
 
   const takeFault = (method: string, path: string): FakeFault | undefined => {
     const active = faults.find((candidate) => faultMatches(candidate.fault, method, path))
@@ -196,7 +177,7 @@ export const startFakeContreeApi = async (options: FakeContreeApiOptions = {}): 
       return
     }
     const reply =
-      apiPath === undefined ? errorReply(404, "Not found") : await dispatch(routes, method, { path: apiPath, query, body })
+      apiPath === undefined ? errorReply(404, "Not found") : await dispatch(method, { path: apiPath, query, body })
     sendReply(response, reply, gzip)
   }
 

@@ -1,6 +1,9 @@
 /** HTTP plumbing for the fake: parsed requests, replies, JSON errors, optional gzip. */
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { gzipSync } from "node:zlib"
+import { Schema } from "effect"
+import { encodeErrorBody, operationLocation } from "../../src/api/HandWrittenRoutes.js"
+import { CreatedOperation } from "../../src/domain/Operation.js"
 
 /** A request as route handlers see it; `path` is relative to `/v1`. */
 export interface ApiRequest {
@@ -13,13 +16,6 @@ export interface Reply {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
   readonly body: Buffer
-}
-
-export interface Route {
-  /** HEAD is served by the GET route of the same path. */
-  readonly method: "GET" | "POST" | "PATCH" | "DELETE"
-  readonly pattern: RegExp
-  readonly handle: (request: ApiRequest, params: readonly string[]) => Reply | Promise<Reply>
 }
 
 /** Thrown by handlers; becomes `{"error": message, "status": status}`. */
@@ -38,7 +34,18 @@ export const jsonReply = (status: number, value: unknown, headers: Record<string
   body: Buffer.from(JSON.stringify(value))
 })
 
-export const errorReply = (status: number, message: string): Reply => jsonReply(status, { error: message, status })
+/** The API's one error body (`src/api/HandWrittenRoutes.ts`), encoded. */
+export const errorReply = (status: number, message: string): Reply => jsonReply(status, encodeErrorBody(status, message))
+
+/**
+ * A JSON reply whose body is encoded with one of the definition's schemas (`src/api/ContreeApi.ts`):
+ * a view of the fake's state that has drifted from the wire shape fails here, as a 500.
+ */
+export const encodedReply = <A, I>(status: number, schema: Schema.Schema<A, I>, value: unknown, headers: Record<string, string> = {}): Reply =>
+  jsonReply(status, Schema.encodeUnknownSync(schema)(value), headers)
+
+/** 201 `{uuid}` plus `Location`, for a spawn or an import. */
+export const createdReply = (uuid: string): Reply => encodedReply(201, CreatedOperation, { uuid }, { location: operationLocation(uuid) })
 
 export const emptyReply = (status: number, headers: Record<string, string> = {}): Reply => ({
   status,

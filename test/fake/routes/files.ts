@@ -1,35 +1,31 @@
 /** `/files`: content-addressed uploads, lookups and listing (spec §3.9–3.11). */
 import type { FakeStore } from "../FakeStore.js"
-import { ApiError, type Route, jsonReply } from "../http.js"
+import * as Api from "../../../src/api/ContreeApi.js"
+import { FileList, FileRecord } from "../../../src/api/ApiSchemas.js"
+import { UploadedFile } from "../../../src/domain/Inspect.js"
+import { ApiError, encodedReply } from "../http.js"
 import { paginate, timeWindow } from "../params.js"
+import { type Route, route } from "../routing.js"
 import type { FakeUploadedFile } from "../types.js"
 import { fileJson } from "../views.js"
 
 const found = (file: FakeUploadedFile | undefined) => {
   if (file === undefined) throw new ApiError(404, "File not found")
-  return jsonReply(200, fileJson(file))
+  return encodedReply(200, FileRecord, fileJson(file))
 }
 
 export const fileRoutes = (store: FakeStore): Route[] => [
-  {
-    method: "POST",
-    pattern: /^\/files$/,
-    handle: ({ body }) => {
-      const file = store.uploadFile(body)
-      return jsonReply(201, { uuid: file.uuid, sha256: file.sha256, size: file.size })
-    }
-  },
-  {
-    method: "GET",
-    pattern: /^\/files$/,
-    handle: ({ query }) => {
-      // The lookup query must win over the listing: older clients expect a single object.
-      if (query.sha256 !== undefined) return found(store.findFileBySha(query.sha256))
-      if (query.uuid !== undefined) return found(store.files.get(query.uuid))
-      const inWindow = timeWindow(query)
-      const files = [...store.files.values()].reverse().filter((file) => inWindow(file.createdAt))
-      return jsonReply(200, { files: paginate(files, query).map(fileJson) })
-    }
-  },
-  { method: "GET", pattern: /^\/files\/([^/]+)$/, handle: (_request, [sha256 = ""]) => found(store.findFileBySha(sha256)) }
+  route(Api.uploadFile, ({ body }) => {
+    const file = store.uploadFile(body)
+    return encodedReply(201, UploadedFile, { uuid: file.uuid, sha256: file.sha256, size: file.size })
+  }),
+  route(Api.listFiles, ({ query }) => {
+    // The lookup query must win over the listing: older clients expect a single object.
+    if (query.sha256 !== undefined) return found(store.findFileBySha(query.sha256))
+    if (query.uuid !== undefined) return found(store.files.get(query.uuid))
+    const inWindow = timeWindow(query)
+    const files = [...store.files.values()].reverse().filter((file) => inWindow(file.createdAt))
+    return encodedReply(200, FileList, { files: paginate(files, query).map(fileJson) })
+  }),
+  route(Api.getFile, (_request, { sha256 = "" }) => found(store.findFileBySha(sha256)))
 ]

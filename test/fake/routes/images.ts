@@ -1,8 +1,11 @@
 /** `/images`: listing, registry import and tags (spec §3.1–3.4). */
 import type { FakeStore } from "../FakeStore.js"
-import { ApiError, type Route, emptyReply, jsonBody, jsonReply } from "../http.js"
+import * as Api from "../../../src/api/ContreeApi.js"
+import { Image, ImageList } from "../../../src/domain/Image.js"
+import { ApiError, createdReply, emptyReply, encodedReply, jsonBody } from "../http.js"
 import { type Timing, startImport } from "../operations.js"
 import { paginate, timeWindow } from "../params.js"
+import { type Route, route } from "../routing.js"
 import { imageJson } from "../views.js"
 
 const TAG = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*(?::[A-Za-z0-9._-]+)?$/
@@ -37,58 +40,42 @@ const requireTag = (value: unknown): string => {
 }
 
 export const imageRoutes = (store: FakeStore, timing: Timing): Route[] => [
-  {
-    method: "GET",
-    pattern: /^\/images$/,
-    handle: ({ query }) => {
-      const inWindow = timeWindow(query)
-      const images = [...store.images.values()].reverse().filter(
-        (image) =>
-          inWindow(image.createdAt) &&
-          (query.tagged === undefined || (query.tagged === "1") === (image.tag !== null)) &&
-          (!query.tag || (image.tag?.startsWith(query.tag) ?? false)) &&
-          (query.uuid === undefined || image.uuid === query.uuid)
-      )
-      return jsonReply(200, { images: paginate(images, query).map(imageJson) })
-    }
-  },
-  {
-    method: "POST",
-    pattern: /^\/images\/import$/,
-    handle: (request) => {
-      const body = jsonBody(request)
-      const registry = body.registry as { url?: unknown; credentials?: { username?: unknown } } | undefined
-      if (typeof registry?.url !== "string" || registry.url === "") throw new ApiError(400, "registry.url is required")
-      const tag = body.tag == null ? null : requireTag(body.tag)
-      const timeout = body.timeout ?? 300
-      if (typeof timeout !== "number" || !(timeout > 0)) throw new ApiError(400, "timeout must be positive")
-      const username = registry.credentials?.username
-      const operation = startImport(store, timing, {
-        metadata: { registry: { url: registry.url }, tag, timeout },
-        reference: normalizeReference(registry.url),
-        username: typeof username === "string" ? username : ""
-      })
-      return jsonReply(201, { uuid: operation.uuid }, { location: `/v1/operations/${operation.uuid}` })
-    }
-  },
-  {
-    method: "PATCH",
-    pattern: /^\/images\/([^/]+)\/tag$/,
-    handle: (request, [uuid = ""]) => {
-      const image = requireImage(store, uuid)
-      store.setTag(image, requireTag(jsonBody(request).tag))
-      return jsonReply(200, imageJson(image))
-    }
-  },
-  {
-    method: "DELETE",
-    pattern: /^\/images\/([^/]+)\/tag$/,
-    handle: ({ query }, [uuid = ""]) => {
-      const image = requireImage(store, uuid)
-      // Newer clients name the tag to remove; it has to be the image's tag.
-      if (query.tag !== undefined && query.tag !== image.tag) throw new ApiError(404, "Tag not found")
-      store.setTag(image, null)
-      return emptyReply(204)
-    }
-  }
+  route(Api.listImages, ({ query }) => {
+    const inWindow = timeWindow(query)
+    const images = [...store.images.values()].reverse().filter(
+      (image) =>
+        inWindow(image.createdAt) &&
+        (query.tagged === undefined || (query.tagged === "1") === (image.tag !== null)) &&
+        (!query.tag || (image.tag?.startsWith(query.tag) ?? false)) &&
+        (query.uuid === undefined || image.uuid === query.uuid)
+    )
+    return encodedReply(200, ImageList, { images: paginate(images, query).map(imageJson) })
+  }),
+  route(Api.importImage, (request) => {
+    const body = jsonBody(request)
+    const registry = body.registry as { url?: unknown; credentials?: { username?: unknown } } | undefined
+    if (typeof registry?.url !== "string" || registry.url === "") throw new ApiError(400, "registry.url is required")
+    const tag = body.tag == null ? null : requireTag(body.tag)
+    const timeout = body.timeout ?? 300
+    if (typeof timeout !== "number" || !(timeout > 0)) throw new ApiError(400, "timeout must be positive")
+    const username = registry.credentials?.username
+    const operation = startImport(store, timing, {
+      metadata: { registry: { url: registry.url }, tag, timeout },
+      reference: normalizeReference(registry.url),
+      username: typeof username === "string" ? username : ""
+    })
+    return createdReply(operation.uuid)
+  }),
+  route(Api.tagImage, (request, { uuid = "" }) => {
+    const image = requireImage(store, uuid)
+    store.setTag(image, requireTag(jsonBody(request).tag))
+    return encodedReply(200, Image, imageJson(image))
+  }),
+  route(Api.untagImage, ({ query }, { uuid = "" }) => {
+    const image = requireImage(store, uuid)
+    // Newer clients name the tag to remove; it has to be the image's tag.
+    if (query.tag !== undefined && query.tag !== image.tag) throw new ApiError(404, "Tag not found")
+    store.setTag(image, null)
+    return emptyReply(204)
+  })
 ]

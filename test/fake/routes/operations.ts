@@ -1,8 +1,11 @@
 /** `/instances` and `/operations`: spawning, polling, listing and cancelling (spec §3.12–3.15). */
 import type { FakeStore } from "../FakeStore.js"
-import { ApiError, type Route, emptyReply, jsonBody, jsonReply } from "../http.js"
+import * as Api from "../../../src/api/ContreeApi.js"
+import { Operation, OperationList } from "../../../src/domain/Operation.js"
+import { ApiError, createdReply, emptyReply, encodedReply, jsonBody } from "../http.js"
 import { type Timing, cancelOperation, startInstance } from "../operations.js"
 import { paginate, timeWindow } from "../params.js"
+import { type Route, route } from "../routing.js"
 import { parseSpawnRequest } from "../spawnRequest.js"
 import { operationJson, operationSummaryJson } from "../views.js"
 
@@ -13,39 +16,20 @@ const requireOperation = (store: FakeStore, uuid: string) => {
 }
 
 export const operationRoutes = (store: FakeStore, timing: Timing): Route[] => [
-  {
-    method: "POST",
-    pattern: /^\/instances$/,
-    handle: (request) => {
-      const operation = startInstance(store, timing, parseSpawnRequest(jsonBody(request), store))
-      return jsonReply(201, { uuid: operation.uuid }, { location: `/v1/operations/${operation.uuid}` })
-    }
-  },
-  {
-    method: "GET",
-    pattern: /^\/operations$/,
-    handle: ({ query }) => {
-      const inWindow = timeWindow(query)
-      const operations = [...store.operations.values()].reverse().filter(
-        (operation) =>
-          inWindow(operation.createdAt) &&
-          (query.status === undefined || operation.status === query.status.toUpperCase()) &&
-          (query.kind === undefined || operation.kind === query.kind.toLowerCase())
-      )
-      return jsonReply(200, paginate(operations, query).map(operationSummaryJson))
-    }
-  },
-  {
-    method: "GET",
-    pattern: /^\/operations\/([^/]+)$/,
-    handle: (_request, [uuid = ""]) => jsonReply(200, operationJson(requireOperation(store, uuid)))
-  },
-  {
-    method: "DELETE",
-    pattern: /^\/operations\/([^/]+)$/,
-    handle: (_request, [uuid = ""]) => {
-      if (!cancelOperation(requireOperation(store, uuid))) throw new ApiError(409, "operation is not cancellable")
-      return emptyReply(202)
-    }
-  }
+  route(Api.spawnInstance, (request) => createdReply(startInstance(store, timing, parseSpawnRequest(jsonBody(request), store)).uuid)),
+  route(Api.listOperations, ({ query }) => {
+    const inWindow = timeWindow(query)
+    const operations = [...store.operations.values()].reverse().filter(
+      (operation) =>
+        inWindow(operation.createdAt) &&
+        (query.status === undefined || operation.status === query.status.toUpperCase()) &&
+        (query.kind === undefined || operation.kind === query.kind.toLowerCase())
+    )
+    return encodedReply(200, OperationList, paginate(operations, query).map(operationSummaryJson))
+  }),
+  route(Api.getOperation, (_request, { uuid = "" }) => encodedReply(200, Operation, operationJson(requireOperation(store, uuid)))),
+  route(Api.cancelOperation, (_request, { uuid = "" }) => {
+    if (!cancelOperation(requireOperation(store, uuid))) throw new ApiError(409, "operation is not cancellable")
+    return emptyReply(202)
+  })
 ]
