@@ -1,7 +1,7 @@
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
 import { ContreeClientLive } from "../layers/ContreeClientLive.js"
-import { describeHost, probeHost, unavailableReason } from "../local/HostCapabilities.js"
+import { describeHost, probeHost, unavailableReason } from "../local/host/HostCapabilities.js"
 import { resolveSettings } from "../local/LocalEngineOptions.js"
 import { ContreeClient } from "../services/ContreeClient.js"
 import { ContreeConfig, type ContreeConfigShape } from "../services/ContreeConfig.js"
