@@ -1,6 +1,6 @@
 import type { SqlClient } from "@effect/sql"
-import { Effect, Option, type Scope } from "effect"
-import { randomBytes, randomUUID } from "node:crypto"
+import { Clock, Effect, Option, type Scope } from "effect"
+import { randomUUID } from "node:crypto"
 import { chownSync, mkdirSync, renameSync } from "node:fs"
 import { join, posix } from "node:path"
 import type { BlobStore } from "../store/BlobStore.js"
@@ -20,19 +20,19 @@ import type { RunRequest } from "./RunRequest.js"
 import { dnsAddress } from "./SandboxNetwork.js"
 import type { SandboxPool } from "./SandboxPool.js"
 import { runSandbox, SANDBOX_PATH, type SandboxHost, type SandboxOutcome } from "./SandboxProcess.js"
-import { layerDir, runDir, type StatePaths } from "../store/StatePaths.js"
+import { layerDir, newLayerId, runDir, type StatePaths } from "../store/StatePaths.js"
 
-/** What running an operation needs from the engine. */
+/** What running an operation needs: the `Sandbox` service's dependencies. */
 export interface RunContext {
   readonly settings: LocalSettings
   readonly paths: StatePaths
   readonly host: HostCapabilities
   readonly sandboxHost: SandboxHost
-  readonly sandboxes: SandboxPool
+  readonly sandboxes: SandboxPool["Type"]
   readonly sql: SqlClient.SqlClient
   readonly images: ImageRecords
   readonly operations: OperationRecords
-  readonly blobs: BlobStore
+  readonly blobs: BlobStore["Type"]
   readonly stackOf: (image: ImageRow) => Effect.Effect<LayerStack, LocalEngineError>
   /** Tells waiters the operation's outcome is recorded; clean-up goes on without holding them up. */
   readonly settled: (id: string) => Effect.Effect<void>
@@ -76,8 +76,6 @@ const bwrapArguments = (run: RunRequest): Array<string> => [
   "--",
   ...commandAs(run)
 ]
-
-export const newLayerId = () => randomBytes(6).toString("hex")
 
 /** The top layer first, relative to the layers directory, as overlayfs's `lowerdir` takes them. */
 const lowerdir = (layers: ReadonlyArray<string>) => [...layers].reverse().join(":")
@@ -174,6 +172,7 @@ const commit = (ctx: RunContext, id: string, image: ImageRow, staged: string, op
     const source = squash ? yield* flatten(ctx, id, `../runs/${id}/out:${lowerdir(image.layers)}`) : staged
     const layer = { id: newLayerId(), opaque: squash ? [] : opaque }
     const target = layerDir(ctx.paths, layer.id)
+    const createdAt = yield* Clock.currentTimeMillis
     const created: ImageRow = {
       uuid: randomUUID(),
       layers: squash ? [layer.id] : [...image.layers, layer.id],
@@ -181,7 +180,7 @@ const commit = (ctx: RunContext, id: string, image: ImageRow, staged: string, op
       tag: null,
       source: "run",
       operation: id,
-      createdAt: Date.now(),
+      createdAt,
       manifest: null,
       defaults: image.defaults
     }

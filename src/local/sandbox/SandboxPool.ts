@@ -1,17 +1,54 @@
 import { randomBytes } from "node:crypto"
-import { Effect, ExecutionStrategy, Exit, Scope } from "effect"
+import { Context, Effect, ExecutionStrategy, Exit, Layer, Scope } from "effect"
+import { EngineHost } from "../host/EngineHost.js"
+import type { HostCapabilities } from "../host/HostCapabilities.js"
 import { isRunning } from "../host/HostProcess.js"
 import type { LocalEngineError } from "../LocalEngineError.js"
+import type { LocalSettings } from "../LocalEngineOptions.js"
 import { type ImageGuess, type PreparedSandbox, prepareSandbox, type SandboxHost, type SandboxLaunch } from "./SandboxProcess.js"
+
+/** Sandboxes kept prepared for the next runs: enough for back-to-back runs, few idle processes. */
+const POOL_SIZE = 2
+
+/** rlimits standing in for the cgroup caps this host does not give us (bash `ulimit` letters; -d takes KiB). */
+const ulimits = (host: HostCapabilities, settings: LocalSettings): string => {
+  const cg = host.cgroups
+  const capped = (c: string) => (cg._tag === "V1" ? c in cg.parents : cg._tag === "V2" ? cg.controllers.includes(c) : false)
+  return [
+    ...(settings.memoryBytes !== null && !capped("memory") ? [`d=${Math.floor(settings.memoryBytes / 1024)}`] : []),
+    ...(settings.pids !== null && !capped("pids") ? [`u=${settings.pids}`] : [])
+  ].join(" ")
+}
+
+/** What a sandbox is made with on this host. */
+export const sandboxHostOf = ({ host, paths, settings }: EngineHost["Type"]): SandboxHost => ({
+  stateDir: paths.root,
+  ids: host.ids,
+  root: host.root,
+  diskBytes: host.tmpfsUpper ? settings.diskBytes : null,
+  ulimits: ulimits(host, settings),
+  cgroups: host.cgroups,
+  limits: settings
+})
 
 /**
  * Sandbox setup processes prepared ahead of demand: a run takes one that already has its
  * namespaces, id maps, cgroup, scratch space and stdio relays (see SandboxScript), and pays only
  * for its overlay mount and bwrap. Each serves one run and dies with it.
  */
-export interface SandboxPool {
+export class SandboxPool extends Context.Tag("contree/local/SandboxPool")<SandboxPool, {
   /** A prepared sandbox, owned by the caller's scope from now on; prepared on the spot when none is ready. */
   readonly take: Effect.Effect<PreparedSandbox, LocalEngineError, Scope.Scope>
+}>() {
+  /** None kept ready where sandboxes cannot run. Its sandboxes are killed when the layer is released. */
+  static readonly layer: Layer.Layer<SandboxPool, never, EngineHost> = Layer.scoped(
+    SandboxPool,
+    Effect.flatMap(EngineHost, (engine) =>
+      makeSandboxPool(
+        sandboxHostOf(engine),
+        engine.unavailable === undefined ? Math.min(POOL_SIZE, engine.settings.maxConcurrentRuns) : 0
+      ))
+  )
 }
 
 interface Slot {
@@ -25,7 +62,7 @@ interface Slot {
  * scope below the pool's, so the ones waiting (and any a run still holds) are killed when the
  * pool's scope closes; their cgroups carry no run's name, and their processes die with the server.
  */
-export const makeSandboxPool = (host: SandboxHost, size: number): Effect.Effect<SandboxPool, never, Scope.Scope> =>
+export const makeSandboxPool = (host: SandboxHost, size: number): Effect.Effect<SandboxPool["Type"], never, Scope.Scope> =>
   Effect.gen(function*() {
     // A scope of the pool's own, made now: closing the enclosing scope reaches it only after whatever was made later (the queue and its runs).
     const poolScope = yield* Effect.scope.pipe(Effect.flatMap((outer) => Scope.fork(outer, ExecutionStrategy.sequential)))

@@ -1,5 +1,5 @@
 import type { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { readdirSync, renameSync } from "node:fs"
 import { join } from "node:path"
 import { isTerminal } from "../../domain/Operation.js"
@@ -48,7 +48,8 @@ export const recover = (deps: {
       if (processIdentity(parseInt(name, 10)) === undefined) yield* removeTree(join(paths.tmp, name))
     }
     const orphans = yield* sql.withTransaction(Effect.gen(function*() {
-      yield* sql`INSERT INTO meta (key, value) VALUES ('layers_checked_at', ${String(Date.now())})
+      const now = yield* Clock.currentTimeMillis
+      yield* sql`INSERT INTO meta (key, value) VALUES ('layers_checked_at', ${String(now)})
         ON CONFLICT(key) DO UPDATE SET value = excluded.value`
       const known = yield* deps.images.layerIds
       const moved: Array<string> = []

@@ -1,28 +1,25 @@
-import type { SqlClient } from "@effect/sql"
-import { Effect, Option, Stream } from "effect"
+// Uploaded files: content-addressed bytes under `blobs/`, one row per file.
+import { SqlClient } from "@effect/sql"
+import { Clock, Context, Effect, Layer, Option, Schema, Stream } from "effect"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import { createReadStream } from "node:fs"
 import { mkdir, open, rename, rm } from "node:fs/promises"
 import { dirname, join } from "node:path"
-import type { EngineUpload } from "../LocalEngine.js"
+import type { UploadBody } from "../../services/ContreeClient.js"
+import { EngineHost } from "../host/EngineHost.js"
 import { internal, type LocalEngineError } from "../LocalEngineError.js"
 import { blobPath, type StatePaths } from "./StatePaths.js"
 
-export interface StoredFile {
-  readonly uuid: string
-  readonly sha256: string
-  readonly size: number
-}
+/** Bytes to store: what a client uploads (`UploadBody`), or a request body `contree-mcp serve` streams through. */
+export type EngineUpload = UploadBody | { readonly _tag: "Stream"; readonly stream: Stream.Stream<Uint8Array, LocalEngineError> }
 
-interface RawFile {
-  readonly uuid: string
-  readonly sha256: string
-  readonly size: number
-}
+const StoredFile = Schema.Struct({ uuid: Schema.String, sha256: Schema.String, size: Schema.Number })
+export type StoredFile = typeof StoredFile.Type
+
+const decodeFiles = Schema.decodeUnknown(Schema.Array(StoredFile))
 
 const CHUNK = 1024 * 1024
 
-export type BlobStore = ReturnType<typeof makeBlobStore>
 
 /**
  * Uploaded files: bytes under `blobs/` named by their sha256, a row per file in `files`.
@@ -32,13 +29,15 @@ export const makeBlobStore = (sql: SqlClient.SqlClient, paths: StatePaths) => {
   const fail = internal("cannot store the upload")
 
   const byHash = (sha256: string): Effect.Effect<Option.Option<StoredFile>, LocalEngineError> =>
-    sql<RawFile>`SELECT uuid, sha256, size FROM files WHERE sha256 = ${sha256.toLowerCase()}`.pipe(
+    sql`SELECT uuid, sha256, size FROM files WHERE sha256 = ${sha256.toLowerCase()}`.pipe(
+      Effect.flatMap(decodeFiles),
       Effect.map((rows) => Option.fromNullable(rows[0])),
       Effect.mapError(internal("cannot read the file records"))
     )
 
   const byUuid = (uuid: string): Effect.Effect<Option.Option<StoredFile>, LocalEngineError> =>
-    sql<RawFile>`SELECT uuid, sha256, size FROM files WHERE uuid = ${uuid}`.pipe(
+    sql`SELECT uuid, sha256, size FROM files WHERE uuid = ${uuid}`.pipe(
+      Effect.flatMap(decodeFiles),
       Effect.map((rows) => Option.fromNullable(rows[0])),
       Effect.mapError(internal("cannot read the file records"))
     )
@@ -90,11 +89,28 @@ export const makeBlobStore = (sql: SqlClient.SqlClient, paths: StatePaths) => {
         catch: fail
       })
       const file = { uuid: randomUUID(), sha256: staged.sha256, size: staged.size }
-      yield* sql`INSERT INTO files (uuid, sha256, size, created_at) VALUES (${file.uuid}, ${file.sha256}, ${file.size}, ${Date.now()})
+      const now = yield* Clock.currentTimeMillis
+      yield* sql`INSERT INTO files (uuid, sha256, size, created_at) VALUES (${file.uuid}, ${file.sha256}, ${file.size}, ${now})
         ON CONFLICT(sha256) DO NOTHING`.pipe(Effect.mapError(fail))
       // Another process may have recorded the same content first: its uuid wins.
       return Option.getOrElse(yield* byHash(file.sha256), () => file)
     })
 
-  return { upload, byHash, byUuid, path: (file: StoredFile) => blobPath(paths, file.sha256) }
+  return BlobStore.of({ upload, byHash, byUuid, path: (file: StoredFile) => blobPath(paths, file.sha256) })
+}
+
+export class BlobStore extends Context.Tag("contree/local/BlobStore")<BlobStore, {
+  /** Stores the bytes, or finds the file already holding them. */
+  readonly upload: (body: EngineUpload) => Effect.Effect<StoredFile, LocalEngineError>
+  readonly byHash: (sha256: string) => Effect.Effect<Option.Option<StoredFile>, LocalEngineError>
+  readonly byUuid: (uuid: string) => Effect.Effect<Option.Option<StoredFile>, LocalEngineError>
+  /** Where the file's bytes are on the host. */
+  readonly path: (file: StoredFile) => string
+}>() {
+  static readonly layer: Layer.Layer<BlobStore, never, SqlClient.SqlClient | EngineHost> = Layer.effect(
+    BlobStore,
+    Effect.gen(function*() {
+      return makeBlobStore(yield* SqlClient.SqlClient, (yield* EngineHost).paths)
+    })
+  )
 }

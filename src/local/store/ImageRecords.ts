@@ -1,6 +1,6 @@
 import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Option } from "effect"
+import { Effect, Option, type ParseResult, Schema } from "effect"
 import type { Window } from "./QueryRules.js"
 
 /** What an image's config asks of a run that does not say otherwise (OCI `config`: Env, WorkingDir, User, Entrypoint, Cmd). */
@@ -36,30 +36,55 @@ export interface LayerRow {
   readonly opaque: ReadonlyArray<string>
 }
 
-interface RawImage {
-  readonly uuid: string
-  readonly layers: string
-  readonly parent: string | null
-  readonly tag: string | null
-  readonly source: string
-  readonly operation: string | null
-  readonly created_at: number
-  readonly manifest: string | null
-  readonly config: string | null
-}
+const Strings = Schema.Array(Schema.String)
 
-const toImage = (raw: RawImage): ImageRow => ({
-  uuid: raw.uuid,
-  layers: JSON.parse(raw.layers) as ReadonlyArray<string>,
-  parent: raw.parent,
-  tag: raw.tag,
-  source: raw.source,
-  operation: raw.operation,
-  createdAt: raw.created_at,
-  manifest: raw.manifest,
-  // Images recorded before Entrypoint was kept have none.
-  defaults: raw.config === null ? null : { entrypoint: null, ...JSON.parse(raw.config) as Partial<ImageDefaults> } as ImageDefaults
-})
+/** The `config` column: images recorded before Entrypoint was kept have none. */
+const StoredDefaults = Schema.parseJson(Schema.Struct({
+  env: Strings,
+  workingDir: Schema.NullOr(Schema.String),
+  user: Schema.NullOr(Schema.String),
+  entrypoint: Schema.optionalWith(Schema.NullOr(Strings), { default: () => null }),
+  cmd: Schema.NullOr(Strings)
+}))
+
+/** A row of `images` as stored: JSON columns decoded, snake case mapped. */
+const ImageRowFromStored = Schema.transform(
+  Schema.Struct({
+    uuid: Schema.String,
+    layers: Schema.parseJson(Strings),
+    parent: Schema.NullOr(Schema.String),
+    tag: Schema.NullOr(Schema.String),
+    source: Schema.String,
+    operation: Schema.NullOr(Schema.String),
+    created_at: Schema.Number,
+    manifest: Schema.NullOr(Schema.String),
+    config: Schema.NullOr(StoredDefaults)
+  }),
+  Schema.Struct({
+    uuid: Schema.String,
+    layers: Strings,
+    parent: Schema.NullOr(Schema.String),
+    tag: Schema.NullOr(Schema.String),
+    source: Schema.String,
+    operation: Schema.NullOr(Schema.String),
+    createdAt: Schema.Number,
+    manifest: Schema.NullOr(Schema.String),
+    defaults: Schema.NullOr(Schema.typeSchema(StoredDefaults))
+  }),
+  {
+    strict: true,
+    decode: ({ config, created_at, ...row }) => ({ ...row, createdAt: created_at, defaults: config }),
+    encode: ({ createdAt, defaults, ...row }) => ({ ...row, created_at: createdAt, config: defaults })
+  }
+)
+
+const LayerFromStored = Schema.Struct({ id: Schema.String, opaque: Schema.parseJson(Strings) })
+
+const decodeImages = Schema.decodeUnknown(Schema.Array(ImageRowFromStored))
+const decodeLayers = Schema.decodeUnknown(Schema.Array(LayerFromStored))
+
+/** What reading a record can fail with: the database, or a row that is not what the engine wrote. */
+export type RecordError = SqlError | ParseResult.ParseError
 
 export interface ImageFilter {
   readonly window: Window
@@ -70,19 +95,20 @@ export interface ImageFilter {
 export type ImageRecords = ReturnType<typeof makeImageRecords>
 
 export const makeImageRecords = (sql: SqlClient.SqlClient) => {
-  const first = (rows: ReadonlyArray<RawImage>) => Option.map(Option.fromNullable(rows[0]), toImage)
+  const images = (rows: ReadonlyArray<unknown>) => decodeImages(rows)
+  const first = (rows: ReadonlyArray<unknown>) => Effect.map(decodeImages(rows.slice(0, 1)), (decoded) => Option.fromNullable(decoded[0]))
 
-  const get = (uuid: string): Effect.Effect<Option.Option<ImageRow>, SqlError> =>
-    sql<RawImage>`SELECT * FROM images WHERE uuid = ${uuid}`.pipe(Effect.map(first))
+  const get = (uuid: string): Effect.Effect<Option.Option<ImageRow>, RecordError> =>
+    sql`SELECT * FROM images WHERE uuid = ${uuid}`.pipe(Effect.flatMap(first))
 
-  const byManifest = (digest: string): Effect.Effect<Option.Option<ImageRow>, SqlError> =>
-    sql<RawImage>`SELECT * FROM images WHERE manifest = ${digest}`.pipe(Effect.map(first))
+  const byManifest = (digest: string): Effect.Effect<Option.Option<ImageRow>, RecordError> =>
+    sql`SELECT * FROM images WHERE manifest = ${digest}`.pipe(Effect.flatMap(first))
 
-  const byTag = (tag: string): Effect.Effect<Option.Option<ImageRow>, SqlError> =>
-    sql<RawImage>`SELECT * FROM images WHERE tag = ${tag}`.pipe(Effect.map(first))
+  const byTag = (tag: string): Effect.Effect<Option.Option<ImageRow>, RecordError> =>
+    sql`SELECT * FROM images WHERE tag = ${tag}`.pipe(Effect.flatMap(first))
 
   /** Newest first, as the cloud lists them. */
-  const list = (filter: ImageFilter): Effect.Effect<ReadonlyArray<ImageRow>, SqlError> => {
+  const list = (filter: ImageFilter): Effect.Effect<ReadonlyArray<ImageRow>, RecordError> => {
     const { window } = filter
     const conditions = [
       ...(Number.isFinite(window.since) ? [sql`created_at >= ${window.since}`] : []),
@@ -91,10 +117,8 @@ export const makeImageRecords = (sql: SqlClient.SqlClient) => {
       // A prefix, not a pattern: substr() keeps `%` and `_` literal.
       ...(filter.tagPrefix ? [sql`substr(tag, 1, ${filter.tagPrefix.length}) = ${filter.tagPrefix}`] : [])
     ]
-    return sql<RawImage>`SELECT * FROM images ${conditions.length > 0 ? sql`WHERE ${sql.and(conditions)}` : sql``}
-      ORDER BY created_at DESC, rowid DESC LIMIT ${window.limit} OFFSET ${window.offset}`.pipe(
-      Effect.map((rows) => rows.map(toImage))
-    )
+    return sql`SELECT * FROM images ${conditions.length > 0 ? sql`WHERE ${sql.and(conditions)}` : sql``}
+      ORDER BY created_at DESC, rowid DESC LIMIT ${window.limit} OFFSET ${window.offset}`.pipe(Effect.flatMap(images))
   }
 
   /** Tags are unique: setting one moves it away from any other image. */
@@ -129,11 +153,10 @@ export const makeImageRecords = (sql: SqlClient.SqlClient) => {
   const recordBlob = (digest: string, layer: string): Effect.Effect<void, SqlError> =>
     sql`INSERT INTO layer_blobs (digest, layer) VALUES (${digest}, ${layer})`.pipe(Effect.asVoid)
 
-  const layer = (id: string): Effect.Effect<Option.Option<LayerRow>, SqlError> =>
-    sql<{ readonly id: string; readonly opaque: string }>`SELECT id, opaque FROM layers WHERE id = ${id}`.pipe(
-      Effect.map((rows) =>
-        Option.map(Option.fromNullable(rows[0]), (row) => ({ id: row.id, opaque: JSON.parse(row.opaque) as ReadonlyArray<string> }))
-      )
+  const layer = (id: string): Effect.Effect<Option.Option<LayerRow>, RecordError> =>
+    sql`SELECT id, opaque FROM layers WHERE id = ${id}`.pipe(
+      Effect.flatMap(decodeLayers),
+      Effect.map((rows) => Option.fromNullable(rows[0]))
     )
 
   const layerIds = sql<{ readonly id: string }>`SELECT id FROM layers`.pipe(Effect.map((rows) => new Set(rows.map((r) => r.id))))

@@ -1,7 +1,8 @@
 import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Option, Schema } from "effect"
-import { Operation, type OperationKind, type OperationStatus, OperationSummary } from "../../domain/Operation.js"
+import { Clock, Effect, Option, Schema } from "effect"
+import { Operation, type OperationKind, OperationStatus, OperationSummary } from "../../domain/Operation.js"
+import type { RecordError } from "./ImageRecords.js"
 import type { Window } from "./QueryRules.js"
 
 export interface OperationRow {
@@ -22,63 +23,75 @@ export interface OperationRow {
   readonly finishedAt: number | null
 }
 
-interface RawOperation {
-  readonly uuid: string
-  readonly kind: OperationKind
-  readonly status: OperationStatus
-  readonly error: string | null
-  readonly image: string | null
-  readonly result_image: string | null
-  readonly metadata: string
-  readonly owner: string
-  readonly sandbox: string | null
-  readonly created_at: number
-  readonly finished_at: number | null
-}
+const Kind = Schema.Literal("instance", "image_import")
 
-const toRow = (raw: RawOperation): OperationRow => ({
-  uuid: raw.uuid,
-  kind: raw.kind,
-  status: raw.status,
-  error: raw.error,
-  image: raw.image,
-  resultImage: raw.result_image,
-  metadata: JSON.parse(raw.metadata) as Record<string, unknown>,
-  owner: raw.owner,
-  sandbox: raw.sandbox,
-  createdAt: raw.created_at,
-  finishedAt: raw.finished_at
-})
+/** A row of `operations` as stored: `metadata` is JSON, names are snake case. */
+const OperationRowFromStored = Schema.transform(
+  Schema.Struct({
+    uuid: Schema.String,
+    kind: Kind,
+    status: OperationStatus,
+    error: Schema.NullOr(Schema.String),
+    image: Schema.NullOr(Schema.String),
+    result_image: Schema.NullOr(Schema.String),
+    metadata: Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+    owner: Schema.String,
+    sandbox: Schema.NullOr(Schema.String),
+    created_at: Schema.Number,
+    finished_at: Schema.NullOr(Schema.Number)
+  }),
+  Schema.Struct({
+    uuid: Schema.String,
+    kind: Kind,
+    status: OperationStatus,
+    error: Schema.NullOr(Schema.String),
+    image: Schema.NullOr(Schema.String),
+    resultImage: Schema.NullOr(Schema.String),
+    metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+    owner: Schema.String,
+    sandbox: Schema.NullOr(Schema.String),
+    createdAt: Schema.Number,
+    finishedAt: Schema.NullOr(Schema.Number)
+  }),
+  {
+    strict: true,
+    decode: ({ created_at, finished_at, result_image, ...row }) => ({ ...row, resultImage: result_image, createdAt: created_at, finishedAt: finished_at }),
+    encode: ({ createdAt, finishedAt, resultImage, ...row }) => ({ ...row, result_image: resultImage, created_at: createdAt, finished_at: finishedAt })
+  }
+)
+
+const decodeRows = Schema.decodeUnknown(Schema.Array(OperationRowFromStored))
 
 const ACTIVE = ["PENDING", "ASSIGNED", "EXECUTING"] as const
 
 const iso = (epochMs: number) => new Date(epochMs).toISOString()
-const durationSeconds = (row: OperationRow) => ((row.finishedAt ?? Date.now()) - row.createdAt) / 1000
+/** Seconds from creation to the end, or to `now` while it runs. */
+const durationSeconds = (row: OperationRow, now: number) => ((row.finishedAt ?? now) - row.createdAt) / 1000
 
-/** `GET /operations/{uuid}` as the cloud answers it (spec §2.11). */
-export const toOperation = (row: OperationRow): Operation =>
+/** `GET /operations/{uuid}` as the cloud answers it (spec §2.11), at `now` (epoch ms). */
+export const toOperation = (row: OperationRow, now: number): Operation =>
   Schema.decodeUnknownSync(Operation)({
     uuid: row.uuid,
     status: row.status,
     kind: row.kind,
     error: row.error,
     created_at: iso(row.createdAt),
-    duration: durationSeconds(row),
+    duration: durationSeconds(row, now),
     metadata: row.metadata,
     // An import's result names the tag it assigned (spec §3.2).
     result: row.status === "SUCCESS" ? { image: row.resultImage, tag: row.kind === "image_import" ? row.metadata["tag"] ?? null : null } : null,
     result_image_uuid: row.resultImage
   })
 
-/** An item of `GET /operations` (spec §2.10). */
-export const toSummary = (row: OperationRow): OperationSummary =>
+/** An item of `GET /operations` (spec §2.10), at `now` (epoch ms). */
+export const toSummary = (row: OperationRow, now: number): OperationSummary =>
   Schema.decodeUnknownSync(OperationSummary)({
     uuid: row.uuid,
     kind: row.kind,
     status: row.status,
     error: row.error,
     created_at: iso(row.createdAt),
-    duration: durationSeconds(row),
+    duration: durationSeconds(row, now),
     image_uuid: row.image,
     result_image_uuid: row.resultImage
   })
@@ -106,11 +119,11 @@ export const makeOperationRecords = (sql: SqlClient.SqlClient) => {
       VALUES (${row.uuid}, ${row.kind}, ${row.status}, ${row.error}, ${row.image}, ${row.resultImage}, ${JSON.stringify(row.metadata)},
       ${row.owner}, ${row.sandbox}, ${row.createdAt}, ${row.finishedAt})`.pipe(Effect.asVoid)
 
-  const get = (uuid: string): Effect.Effect<Option.Option<OperationRow>, SqlError> =>
-    sql<RawOperation>`SELECT * FROM operations WHERE uuid = ${uuid}`.pipe(Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toRow)))
+  const get = (uuid: string): Effect.Effect<Option.Option<OperationRow>, RecordError> =>
+    sql`SELECT * FROM operations WHERE uuid = ${uuid}`.pipe(Effect.flatMap(decodeRows), Effect.map((rows) => Option.fromNullable(rows[0])))
 
   /** Newest first. */
-  const list = (filter: OperationFilter): Effect.Effect<ReadonlyArray<OperationRow>, SqlError> => {
+  const list = (filter: OperationFilter): Effect.Effect<ReadonlyArray<OperationRow>, RecordError> => {
     const { window } = filter
     const conditions = [
       ...(Number.isFinite(window.since) ? [sql`created_at >= ${window.since}`] : []),
@@ -118,11 +131,13 @@ export const makeOperationRecords = (sql: SqlClient.SqlClient) => {
       ...(filter.status === undefined ? [] : [sql`status = ${filter.status}`]),
       ...(filter.kind === undefined ? [] : [sql`kind = ${filter.kind}`])
     ]
-    return sql<RawOperation>`SELECT * FROM operations ${conditions.length > 0 ? sql`WHERE ${sql.and(conditions)}` : sql``}
-      ORDER BY created_at DESC, rowid DESC LIMIT ${window.limit} OFFSET ${window.offset}`.pipe(Effect.map((rows) => rows.map(toRow)))
+    return sql`SELECT * FROM operations ${conditions.length > 0 ? sql`WHERE ${sql.and(conditions)}` : sql``}
+      ORDER BY created_at DESC, rowid DESC LIMIT ${window.limit} OFFSET ${window.offset}`.pipe(Effect.flatMap(decodeRows))
   }
 
-  const active = sql<RawOperation>`SELECT * FROM operations WHERE status IN ${sql.in(ACTIVE)}`.pipe(Effect.map((rows) => rows.map(toRow)))
+  const active: Effect.Effect<ReadonlyArray<OperationRow>, RecordError> = sql`SELECT * FROM operations WHERE status IN ${sql.in(ACTIVE)}`.pipe(
+    Effect.flatMap(decodeRows)
+  )
 
   /** PENDING → EXECUTING; false when it is no longer pending (cancelled meanwhile). */
   const start = (uuid: string): Effect.Effect<boolean, SqlError> =>
@@ -133,19 +148,19 @@ export const makeOperationRecords = (sql: SqlClient.SqlClient) => {
 
   /** EXECUTING → SUCCESS or FAILED; false when it was cancelled meanwhile, so the outcome must be discarded. */
   const finish = (uuid: string, outcome: Outcome): Effect.Effect<boolean, SqlError> =>
-    sql`UPDATE operations SET status = ${outcome.status}, error = ${outcome.error}, metadata = ${JSON.stringify(outcome.metadata)},
-      result_image = ${outcome.resultImage}, sandbox = NULL, finished_at = ${Date.now()}
-      WHERE uuid = ${uuid} AND status = 'EXECUTING' RETURNING uuid`.pipe(Effect.map(changed))
+    Effect.flatMap(Clock.currentTimeMillis, (now) => sql`UPDATE operations SET status = ${outcome.status}, error = ${outcome.error}, metadata = ${JSON.stringify(outcome.metadata)},
+      result_image = ${outcome.resultImage}, sandbox = NULL, finished_at = ${now}
+      WHERE uuid = ${uuid} AND status = 'EXECUTING' RETURNING uuid`).pipe(Effect.map(changed))
 
   /** Any active status → CANCELLED; false when it had already ended. */
   const cancel = (uuid: string): Effect.Effect<boolean, SqlError> =>
-    sql`UPDATE operations SET status = 'CANCELLED', finished_at = ${Date.now()}
-      WHERE uuid = ${uuid} AND status IN ${sql.in(ACTIVE)} RETURNING uuid`.pipe(Effect.map(changed))
+    Effect.flatMap(Clock.currentTimeMillis, (now) => sql`UPDATE operations SET status = 'CANCELLED', finished_at = ${now}
+      WHERE uuid = ${uuid} AND status IN ${sql.in(ACTIVE)} RETURNING uuid`).pipe(Effect.map(changed))
 
   /** Any active status → FAILED with `error`: for operations whose server process is gone. */
   const abandon = (uuid: string, error: string): Effect.Effect<boolean, SqlError> =>
-    sql`UPDATE operations SET status = 'FAILED', error = ${error}, sandbox = NULL, finished_at = ${Date.now()}
-      WHERE uuid = ${uuid} AND status IN ${sql.in(ACTIVE)} RETURNING uuid`.pipe(Effect.map(changed))
+    Effect.flatMap(Clock.currentTimeMillis, (now) => sql`UPDATE operations SET status = 'FAILED', error = ${error}, sandbox = NULL, finished_at = ${now}
+      WHERE uuid = ${uuid} AND status IN ${sql.in(ACTIVE)} RETURNING uuid`).pipe(Effect.map(changed))
 
   return { insert, get, list, active, start, setSandbox, finish, cancel, abandon }
 }

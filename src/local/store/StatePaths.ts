@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto"
 import { join } from "node:path"
 
 /**
@@ -29,3 +30,6 @@ export const statePaths = (root: string): StatePaths => ({
 export const layerDir = (paths: StatePaths, id: string) => join(paths.layers, id)
 export const runDir = (paths: StatePaths, operation: string) => join(paths.runs, operation)
 export const blobPath = (paths: StatePaths, sha256: string) => join(paths.blobs, sha256.slice(0, 2), sha256)
+
+/** A new layer directory's name: short, see above. */
+export const newLayerId = () => randomBytes(6).toString("hex")
