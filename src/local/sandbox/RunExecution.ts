@@ -19,7 +19,8 @@ import { buildResolverLayer } from "./ResolverLayer.js"
 import type { RunRequest } from "./RunRequest.js"
 import { dnsAddress } from "./SandboxNetwork.js"
 import type { SandboxPool } from "./SandboxPool.js"
-import { runSandbox, SANDBOX_PATH, type SandboxHost, type SandboxOutcome } from "./SandboxProcess.js"
+import { SANDBOX_PATH, type SandboxHost, type SandboxOutcome } from "./SandboxProcess.js"
+import { runSandbox } from "./SandboxRun.js"
 import { layerDir, newLayerId, runDir, type StatePaths } from "../store/StatePaths.js"
 
 /** What running an operation needs: the `Sandbox` service's dependencies. */

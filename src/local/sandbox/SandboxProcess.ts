@@ -1,7 +1,6 @@
-import { Deferred, Effect, Exit, Fiber, FiberId, Queue, type Scope } from "effect"
+import { Deferred, Effect, Exit, FiberId, Queue, type Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { writeFileSync } from "node:fs"
-import { join } from "node:path"
 import type { Readable, Writable } from "node:stream"
 import type { OutputStream } from "../../domain/OutputStream.js"
 import { type CgroupLimits, type CgroupSupport, type CgroupUsage, type RunCgroup, runCgroup } from "../host/Cgroup.js"
@@ -9,7 +8,7 @@ import { awaitSandboxEnd, processIdentity } from "../host/HostProcess.js"
 import { gidMapLine, type IdMapping, uidMapLine } from "../host/IdMapping.js"
 import { describeCause, internal, LocalEngineError } from "../LocalEngineError.js"
 import { OutputCapture } from "./OutputCapture.js"
-import { attachNetwork, type NetworkHelperName } from "./SandboxNetwork.js"
+import type { NetworkHelperName } from "./SandboxNetwork.js"
 import { STAGE0, STAGE1, STAGE2 } from "./SandboxScript.js"
 
 /** The image a sandbox process mounts ahead, as a guess of what its run will use (see SandboxScript). */
@@ -198,18 +197,6 @@ const mapIds = (pid: number, host: SandboxHost) =>
     catch: (error) => new Error(`cannot map the sandbox's user ids: ${describeCause(error)}`)
   })
 
-const parseJson = (line: string): Record<string, unknown> => {
-  try {
-    const value: unknown = JSON.parse(line)
-    return typeof value === "object" && value !== null ? value as Record<string, unknown> : {}
-  } catch {
-    return {}
-  }
-}
-
-const numberAfter = (json: Record<string, unknown>, key: string): number | undefined =>
-  typeof json[key] === "number" ? json[key] : undefined
-
 const PREPARE_LIMIT = "60 seconds"
 
 /** A setup process that has done all a run does not choose and waits for one (see SandboxScript). */
@@ -277,141 +264,3 @@ export const prepareSandbox = (
   })
 
 /** `runs/<id>/launch`: the run's parameters, NUL-separated, in the order SandboxScript reads them. */
-const writeLaunch = (launch: SandboxLaunch, host: SandboxHost) =>
-  Effect.try({
-    try: () => {
-      const fields = [
-        launch.mode,
-        launch.keep ? "1" : "0",
-        launch.lowers,
-        launch.rootMode,
-        launch.rootOwner,
-        launch.network === undefined ? "0" : "1",
-        launch.groups === undefined ? "" : String(launch.groups.gid),
-        launch.groups === undefined ? "" : launch.groups.supplementary.join(","),
-        ...launch.bwrapArgs
-      ]
-      writeFileSync(join(host.stateDir, "runs", launch.runId, "launch"), `${fields.join("\0")}\0`, { mode: 0o644 })
-    },
-    catch: internal("cannot hand the run to its sandbox")
-  })
-
-/**
- * Runs one launch in a prepared sandbox to its end and reports what happened. The time limit
- * counts from the hand-over; when it hits, the sandbox's pid 1 is killed, so every process in it
- * dies, and the run still ends normally (its changes are kept when asked). Closing the prepared
- * sandbox's scope kills whatever still runs.
- */
-export const runSandbox = (
-  launch: SandboxLaunch,
-  host: SandboxHost,
-  prepared: PreparedSandbox
-): Effect.Effect<SandboxOutcome, LocalEngineError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const { cgroup, session } = prepared
-    const stdout = new OutputCapture(launch.truncateAt)
-    const stderr = new OutputCapture(launch.truncateAt)
-    session.stdout = stdout
-    session.stderr = stderr
-    yield* writeLaunch(launch, host)
-    session.send(`run ${launch.runId}`)
-    session.child.stdin!.end(Buffer.from(launch.stdin))
-    yield* prepared.afterHandOver(launch)
-    let timedOut = false
-    const timer = launch.timeoutMs === null ? undefined : yield* Effect.sleep(launch.timeoutMs).pipe(
-      Effect.zipRight(Effect.sync(() => {
-        timedOut = true
-        if (session.pid1 === undefined) session.killAll()
-        else session.killSandbox()
-      })),
-      Effect.forkScoped
-    )
-
-    const errors: Array<string> = []
-    const diagnostics: Array<string> = []
-    let startedAt: number | undefined
-    let endedAt: number | undefined
-    let exitCode: number | undefined
-    let status: number | undefined
-    let saved = false
-    let usage: CgroupUsage | undefined
-    let closed: { readonly code: number | null; readonly signal: string | null } | undefined
-    let outputsEnded = 0
-    // A run is over once its status (and its saved changes) and all its output are in: the setup
-    // process's own exit, a moment later, is left to the clean-up rather than waited for.
-    /** Fails the run and takes the sandbox down; the loop goes on until the setup process has closed. */
-    const abort = (message: string) =>
-      Effect.sync(() => {
-        errors.push(message)
-        session.killAll()
-      })
-    const over = () => launch.mode === "run" && errors.length === 0 && status !== undefined && (!launch.keep || saved) && outputsEnded === 2
-
-    while (closed === undefined && !over()) {
-      const event = yield* Queue.take(session.events)
-      if (event._tag === "OutputEnded") {
-        outputsEnded++
-        continue
-      }
-      if (event._tag !== "Line") {
-        closed = event._tag === "Closed" ? event : { code: null, signal: null }
-        continue
-      }
-      const line = event.line
-      if (line.startsWith("{")) {
-        // bwrap's --json-status-fd: `child-pid` when the sandbox starts, `exit-code` when the command ends.
-        const json = parseJson(line)
-        const pid1 = numberAfter(json, "child-pid")
-        const code = numberAfter(json, "exit-code")
-        if (pid1 !== undefined) {
-          session.pid1 = pid1
-          if (launch.network !== undefined) {
-            yield* attachNetwork(launch.network, pid1).pipe(
-              Effect.zipRight(Effect.sync(() => (session.child.stdio[4] as Writable).end("1"))),
-              Effect.catchAll((error) => abort(error.message))
-            )
-          }
-          startedAt = performance.now()
-        }
-        if (code !== undefined) {
-          exitCode = code
-          endedAt = performance.now()
-          session.commandEnded = true
-        }
-      } else if (line.startsWith("status ")) {
-        status = Number(line.slice(7))
-        endedAt ??= performance.now()
-        session.commandEnded = true
-        if (timer !== undefined) yield* Fiber.interrupt(timer)
-        // Usage is read, and the upper dir copied, only once every process of the sandbox is gone.
-        if (session.pid1 !== undefined) yield* awaitSandboxEnd(session.pid1, 5_000)
-        if (cgroup !== undefined) usage = yield* cgroup.usage
-        if (launch.keep) session.send("save")
-      } else if (line === "saved") {
-        saved = true
-      } else if (line.startsWith("error ")) {
-        errors.push(line.slice(6))
-      } else if (line.length > 0) {
-        diagnostics.push(line)
-      }
-    }
-
-    const detail = diagnostics.length > 0 ? ` (${diagnostics.join("; ")})` : ""
-    if (errors.length > 0) return yield* internal("the sandbox failed")(`${errors.join("; ")}${detail}`)
-    const finished = launch.mode === "flatten" ? saved : status !== undefined && (!launch.keep || saved)
-    if (!finished && timedOut && status === undefined) return yield* internal("the sandbox did not start")("its time-out came first")
-    if (!finished) {
-      // Only the process's end stops the loop before the run is over: `closed` is set.
-      const how = closed?.signal == null ? `exit status ${closed?.code}` : `signal ${closed.signal}`
-      return yield* internal("the sandbox ended unexpectedly")(`${how}${detail}`)
-    }
-    return {
-      // Without an exit-code, bwrap failed before the command started; its message is on stderr.
-      exitCode: exitCode ?? status ?? 0,
-      timedOut,
-      stdout: stdout.toStream(),
-      stderr: stderr.toStream(),
-      elapsedSeconds: startedAt === undefined || endedAt === undefined ? 0 : (endedAt - startedAt) / 1000,
-      usage
-    }
-  })
