@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import { pollUntil } from "../operations/Polling.js"
+import { pollUntil } from "./Polling.js"
 import { emptyGroup, sandboxGroupOf } from "./Cgroup.js"
 import { isRunning, killGroup } from "./HostProcess.js"
 

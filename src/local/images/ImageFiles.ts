@@ -13,6 +13,37 @@ import type { LayerStack, MergedEntry } from "./LayerStack.js"
 // O_NOFOLLOW: the entry was resolved inside the image; the host must not follow anything further.
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW
 
+type Images = ImageStore["Type"]
+
+const inspect = <A>(images: Images, uuid: string, what: string, f: (stack: LayerStack) => A) =>
+  images.require(uuid).pipe(
+    Effect.flatMap(images.stackOf),
+    Effect.flatMap((stack) =>
+      Effect.try({ try: () => f(stack), catch: (error) => error instanceof LocalEngineError ? error : internal(what)(error) })
+    )
+  )
+
+const directory = (images: Images, uuid: string, path: string) =>
+  inspect(images, uuid, "cannot list the directory", (stack) => {
+    const p = imagePath(path)
+    const entry = stack.resolve(p, true)
+    if (entry === undefined) throw notFound("Directory not found")
+    if (!entry.stats.isDirectory()) throw invalidRequest("Not a directory")
+    return { path: p, entries: stack.list(entry) }
+  })
+
+/** The entry of a regular file to read; relative paths start at `/`, as the cloud accepts them. */
+const regularFile = (images: Images, uuid: string, path: string) =>
+  path === ""
+    ? Effect.fail(invalidRequest("path is required"))
+    : inspect(images, uuid, "cannot read the file", (stack): MergedEntry => {
+      const entry = stack.resolve(imagePath(path), true)
+      if (entry === undefined) throw notFound("file not found")
+      if (entry.stats.isDirectory()) throw invalidRequest("path is a directory")
+      if (!entry.stats.isFile()) throw invalidRequest("path is not a regular file")
+      return entry
+    })
+
 export class ImageFiles extends Context.Tag("contree/local/ImageFiles")<ImageFiles, {
   readonly listDirectory: (uuid: string, path: string) => Effect.Effect<DirectoryListing, LocalEngineError>
   /** `ls -l`-style text of the same listing. */
@@ -28,39 +59,10 @@ export class ImageFiles extends Context.Tag("contree/local/ImageFiles")<ImageFil
       const images = yield* ImageStore
       const { ids } = (yield* EngineHost).host
 
-      const inspect = <A>(uuid: string, what: string, f: (stack: LayerStack) => A) =>
-        images.require(uuid).pipe(
-          Effect.flatMap(images.stackOf),
-          Effect.flatMap((stack) =>
-            Effect.try({ try: () => f(stack), catch: (error) => error instanceof LocalEngineError ? error : internal(what)(error) })
-          )
-        )
-
-      const directory = (uuid: string, path: string) =>
-        inspect(uuid, "cannot list the directory", (stack) => {
-          const p = imagePath(path)
-          const entry = stack.resolve(p, true)
-          if (entry === undefined) throw notFound("Directory not found")
-          if (!entry.stats.isDirectory()) throw invalidRequest("Not a directory")
-          return { path: p, entries: stack.list(entry) }
-        })
-
-      /** The entry of a regular file to read; relative paths start at `/`, as the cloud accepts them. */
-      const regularFile = (uuid: string, path: string) =>
-        path === ""
-          ? Effect.fail(invalidRequest("path is required"))
-          : inspect(uuid, "cannot read the file", (stack): MergedEntry => {
-            const entry = stack.resolve(imagePath(path), true)
-            if (entry === undefined) throw notFound("file not found")
-            if (entry.stats.isDirectory()) throw invalidRequest("path is a directory")
-            if (!entry.stats.isFile()) throw invalidRequest("path is not a regular file")
-            return entry
-          })
-
       return ImageFiles.of({
-        listDirectory: (uuid, path) => Effect.map(directory(uuid, path), ({ entries, path: p }) => directoryListing(p, entries, ids)),
+        listDirectory: (uuid, path) => Effect.map(directory(images, uuid, path), ({ entries, path: p }) => directoryListing(p, entries, ids)),
         listDirectoryText: (uuid, path) =>
-          directory(uuid, path).pipe(
+          directory(images, uuid, path).pipe(
             Effect.flatMap(({ entries, path: p }) =>
               Effect.try({
                 try: () => longListingText(directoryListing(p, entries, ids), entries.map((e) => e.stats.nlink)),
@@ -69,7 +71,7 @@ export class ImageFiles extends Context.Tag("contree/local/ImageFiles")<ImageFil
             )
           ),
         readFile: (uuid, path) =>
-          regularFile(uuid, path).pipe(
+          regularFile(images, uuid, path).pipe(
             Effect.flatMap((entry) =>
               Effect.tryPromise({
                 try: async () => {
@@ -85,7 +87,7 @@ export class ImageFiles extends Context.Tag("contree/local/ImageFiles")<ImageFil
             )
           ),
         downloadFile: (uuid, path) =>
-          regularFile(uuid, path).pipe(
+          regularFile(images, uuid, path).pipe(
             Effect.flatMap((entry) => Effect.try({ try: () => openSync(entry.hostPath, READ_FLAGS), catch: internal("cannot read the file") })),
             Effect.map((fd) =>
               Stream.fromAsyncIterable(createReadStream("", { fd, highWaterMark: 1024 * 1024 }), internal("cannot read the file")).pipe(
@@ -97,7 +99,7 @@ export class ImageFiles extends Context.Tag("contree/local/ImageFiles")<ImageFil
         fileExists: (uuid, path) =>
           images.find(uuid).pipe(
             Effect.flatMap((row) =>
-              Option.isNone(row) ? Effect.succeed(false) : regularFile(uuid, path).pipe(
+              Option.isNone(row) ? Effect.succeed(false) : regularFile(images, uuid, path).pipe(
                 Effect.as(true),
                 Effect.catchIf((error) => error.reason === "NotFound", () => Effect.succeed(false))
               )

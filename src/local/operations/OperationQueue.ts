@@ -1,8 +1,8 @@
 import { Deferred, Effect, FiberMap, Option, type Scope } from "effect"
 
 export interface OperationQueue {
-  /** Runs `task` once one of the `concurrency` slots is free. */
-  readonly submit: (id: string, task: Effect.Effect<void>) => Effect.Effect<void>
+  /** Runs `task` once one of the `concurrency` slots is free; `release` once it has ended or was stopped, even before it started. */
+  readonly submit: (id: string, task: Effect.Effect<void>, release: Effect.Effect<void>) => Effect.Effect<void>
   /** Stops a queued or running task; returns once its finalizers (sandbox kill, clean-up) are done. */
   readonly interrupt: (id: string) => Effect.Effect<void>
   /** Completes when the task has settled its operation (or ended); none for a task this queue does not hold. */
@@ -25,10 +25,10 @@ export const makeOperationQueue = (concurrency: number): Effect.Effect<Operation
         return finished === undefined ? Effect.void : Deferred.succeed(finished, undefined)
       })
 
-    const submit = (id: string, task: Effect.Effect<void>) =>
+    const submit = (id: string, task: Effect.Effect<void>, release: Effect.Effect<void>) =>
       Effect.gen(function*() {
         done.set(id, yield* Deferred.make<void>())
-        yield* FiberMap.run(fibers, id, slots.withPermits(1)(task).pipe(Effect.ensuring(settle(id))))
+        yield* FiberMap.run(fibers, id, slots.withPermits(1)(task).pipe(Effect.ensuring(settle(id)), Effect.ensuring(release)))
       })
 
     return {

@@ -6,7 +6,7 @@ import { EngineHost } from "../host/EngineHost.js"
 import { internal, type LocalEngineError } from "../LocalEngineError.js"
 import { OperationStore } from "../store/OperationStore.js"
 import { makeOperationQueue } from "./OperationQueue.js"
-import { pollUntil } from "./Polling.js"
+import { pollUntil } from "../host/Polling.js"
 
 export class OperationRunner extends Context.Tag("contree/local/OperationRunner")<OperationRunner, {
   /**
@@ -76,7 +76,7 @@ export class OperationRunner extends Context.Tag("contree/local/OperationRunner"
         ).pipe(Effect.flatMap(operations.operation))
 
       return OperationRunner.of({
-        submit: (id, metadata, execute, release) => queue.submit(id, task(id, metadata, execute).pipe(Effect.ensuring(release))),
+        submit: (id, metadata, execute, release) => queue.submit(id, task(id, metadata, execute), release),
         settled: queue.settle,
         cancel,
         await: awaitOperation

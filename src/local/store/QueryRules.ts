@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { invalidRequest, type LocalEngineError } from "../LocalEngineError.js"
 
 /**
@@ -45,7 +45,7 @@ export const listWindow = (query: {
       return yield* invalidRequest("limit must be between 1 and 1000")
     }
     if (!Number.isInteger(query.offset) || query.offset < 0) return yield* invalidRequest("offset must be a non-negative integer")
-    const now = Date.now()
+    const now = yield* Clock.currentTimeMillis
     const since = query.since === undefined ? -Infinity : yield* parseTimeBound("since", query.since, now)
     const until = query.until === undefined ? Infinity : yield* parseTimeBound("until", query.until, now)
     return { since, until, limit: query.limit, offset: query.offset }
