@@ -1,9 +1,9 @@
 import { FetchHttpClient } from "@effect/platform"
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { chmodSync, mkdirSync } from "node:fs"
 import { EngineHost } from "./host/EngineHost.js"
 import { ImageFiles } from "./images/ImageFiles.js"
-import type { LocalEngine } from "./LocalEngine.js"
+import { LocalEngine } from "./LocalEngine.js"
 import { internal, type LocalEngineError } from "./LocalEngineError.js"
 import { LocalEngineFace } from "./LocalEngineFace.js"
 import type { LocalEngineOptions } from "./LocalEngineOptions.js"
@@ -37,22 +37,22 @@ const prepareStateDir = (paths: StatePaths) =>
  * The parts are built top to bottom below and released bottom to top, which orders shutting down:
  * the runner's queue stops this process's runs (their sandboxes killed, their directories
  * removed), then the pool kills the sandboxes it kept ready, then the start-up layer records the
- * operations left active as interrupted, and the database closes last. `Layer.fresh`: two engines
- * in one layer graph must not share a part.
+ * operations left active as interrupted, and the database closes last. The parts are built in a
+ * memo map of their own (`Layer.build`): two engines in one layer graph must not share a part,
+ * while the engine itself is shared like any layer.
  */
 export const LocalEngineLive = (options: LocalEngineOptions): Layer.Layer<LocalEngine, LocalEngineError> => {
   const paths = statePaths(options.stateDir)
-  return Layer.fresh(
-    LocalEngineFace.pipe(
-      Layer.provide(Layer.mergeAll(Sandbox.layer, Importer.layer, ImageFiles.layer)),
-      Layer.provideMerge(OperationRunner.layer),
-      Layer.provideMerge(SandboxPool.layer),
-      Layer.provideMerge(EngineStartup),
-      Layer.provideMerge(Layer.mergeAll(ImageStore.layer, OperationStore.layer, BlobStore.layer)),
-      Layer.provideMerge(EngineHost.layer(options)),
-      Layer.provide(LocalDatabase(paths.database)),
-      Layer.provide(FetchHttpClient.layer),
-      Layer.provide(Layer.effectDiscard(prepareStateDir(paths)))
-    )
+  const parts = LocalEngineFace.pipe(
+    Layer.provide(Layer.mergeAll(Sandbox.layer, Importer.layer, ImageFiles.layer)),
+    Layer.provideMerge(OperationRunner.layer),
+    Layer.provideMerge(SandboxPool.layer),
+    Layer.provideMerge(EngineStartup),
+    Layer.provideMerge(Layer.mergeAll(ImageStore.layer, OperationStore.layer, BlobStore.layer)),
+    Layer.provideMerge(EngineHost.layer(options)),
+    Layer.provide(LocalDatabase(paths.database)),
+    Layer.provide(FetchHttpClient.layer),
+    Layer.provide(Layer.effectDiscard(prepareStateDir(paths)))
   )
+  return Layer.scoped(LocalEngine, Effect.map(Layer.build(parts), Context.get(LocalEngine)))
 }

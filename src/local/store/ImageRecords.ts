@@ -48,40 +48,24 @@ const StoredDefaults = Schema.parseJson(Schema.Struct({
 }))
 
 /** A row of `images` as stored: JSON columns decoded, snake case mapped. */
-const ImageRowFromStored = Schema.transform(
-  Schema.Struct({
-    uuid: Schema.String,
-    layers: Schema.parseJson(Strings),
-    parent: Schema.NullOr(Schema.String),
-    tag: Schema.NullOr(Schema.String),
-    source: Schema.String,
-    operation: Schema.NullOr(Schema.String),
-    created_at: Schema.Number,
-    manifest: Schema.NullOr(Schema.String),
-    config: Schema.NullOr(StoredDefaults)
-  }),
-  Schema.Struct({
-    uuid: Schema.String,
-    layers: Strings,
-    parent: Schema.NullOr(Schema.String),
-    tag: Schema.NullOr(Schema.String),
-    source: Schema.String,
-    operation: Schema.NullOr(Schema.String),
-    createdAt: Schema.Number,
-    manifest: Schema.NullOr(Schema.String),
-    defaults: Schema.NullOr(Schema.typeSchema(StoredDefaults))
-  }),
-  {
-    strict: true,
-    decode: ({ config, created_at, ...row }) => ({ ...row, createdAt: created_at, defaults: config }),
-    encode: ({ createdAt, defaults, ...row }) => ({ ...row, created_at: createdAt, config: defaults })
-  }
-)
+const ImageRowFromStored = Schema.Struct({
+  uuid: Schema.String,
+  layers: Schema.parseJson(Strings),
+  parent: Schema.NullOr(Schema.String),
+  tag: Schema.NullOr(Schema.String),
+  source: Schema.String,
+  operation: Schema.NullOr(Schema.String),
+  created_at: Schema.Number,
+  manifest: Schema.NullOr(Schema.String),
+  config: Schema.NullOr(StoredDefaults)
+}).pipe(Schema.rename({ created_at: "createdAt", config: "defaults" }))
 
 const LayerFromStored = Schema.Struct({ id: Schema.String, opaque: Schema.parseJson(Strings) })
 
 const decodeImages = Schema.decodeUnknown(Schema.Array(ImageRowFromStored))
 const decodeLayers = Schema.decodeUnknown(Schema.Array(LayerFromStored))
+const decodeBlobLayers = Schema.decodeUnknown(Schema.Array(Schema.Struct({ layer: Schema.String })))
+const decodeLayerIds = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String })))
 
 /** What reading a record can fail with: the database, or a row that is not what the engine wrote. */
 export type RecordError = SqlError | ParseResult.ParseError
@@ -145,8 +129,9 @@ export const makeImageRecords = (sql: SqlClient.SqlClient) => {
     })
 
   /** The layer unpacked from a compressed blob, if one was. */
-  const layerOfBlob = (digest: string): Effect.Effect<Option.Option<string>, SqlError> =>
-    sql<{ readonly layer: string }>`SELECT layer FROM layer_blobs WHERE digest = ${digest}`.pipe(
+  const layerOfBlob = (digest: string): Effect.Effect<Option.Option<string>, RecordError> =>
+    sql`SELECT layer FROM layer_blobs WHERE digest = ${digest}`.pipe(
+      Effect.flatMap(decodeBlobLayers),
       Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (row) => row.layer))
     )
 
@@ -159,7 +144,10 @@ export const makeImageRecords = (sql: SqlClient.SqlClient) => {
       Effect.map((rows) => Option.fromNullable(rows[0]))
     )
 
-  const layerIds = sql<{ readonly id: string }>`SELECT id FROM layers`.pipe(Effect.map((rows) => new Set(rows.map((r) => r.id))))
+  const layerIds: Effect.Effect<ReadonlySet<string>, RecordError> = sql`SELECT id FROM layers`.pipe(
+    Effect.flatMap(decodeLayerIds),
+    Effect.map((rows) => new Set(rows.map((r) => r.id)))
+  )
 
   return { get, byTag, byManifest, list, setTag, clearTag, insert, insertLayer, layer, layerIds, layerOfBlob, recordBlob }
 }

@@ -26,39 +26,19 @@ export interface OperationRow {
 const Kind = Schema.Literal("instance", "image_import")
 
 /** A row of `operations` as stored: `metadata` is JSON, names are snake case. */
-const OperationRowFromStored = Schema.transform(
-  Schema.Struct({
-    uuid: Schema.String,
-    kind: Kind,
-    status: OperationStatus,
-    error: Schema.NullOr(Schema.String),
-    image: Schema.NullOr(Schema.String),
-    result_image: Schema.NullOr(Schema.String),
-    metadata: Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
-    owner: Schema.String,
-    sandbox: Schema.NullOr(Schema.String),
-    created_at: Schema.Number,
-    finished_at: Schema.NullOr(Schema.Number)
-  }),
-  Schema.Struct({
-    uuid: Schema.String,
-    kind: Kind,
-    status: OperationStatus,
-    error: Schema.NullOr(Schema.String),
-    image: Schema.NullOr(Schema.String),
-    resultImage: Schema.NullOr(Schema.String),
-    metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
-    owner: Schema.String,
-    sandbox: Schema.NullOr(Schema.String),
-    createdAt: Schema.Number,
-    finishedAt: Schema.NullOr(Schema.Number)
-  }),
-  {
-    strict: true,
-    decode: ({ created_at, finished_at, result_image, ...row }) => ({ ...row, resultImage: result_image, createdAt: created_at, finishedAt: finished_at }),
-    encode: ({ createdAt, finishedAt, resultImage, ...row }) => ({ ...row, result_image: resultImage, created_at: createdAt, finished_at: finishedAt })
-  }
-)
+const OperationRowFromStored = Schema.Struct({
+  uuid: Schema.String,
+  kind: Kind,
+  status: OperationStatus,
+  error: Schema.NullOr(Schema.String),
+  image: Schema.NullOr(Schema.String),
+  result_image: Schema.NullOr(Schema.String),
+  metadata: Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+  owner: Schema.String,
+  sandbox: Schema.NullOr(Schema.String),
+  created_at: Schema.Number,
+  finished_at: Schema.NullOr(Schema.Number)
+}).pipe(Schema.rename({ result_image: "resultImage", created_at: "createdAt", finished_at: "finishedAt" }))
 
 const decodeRows = Schema.decodeUnknown(Schema.Array(OperationRowFromStored))
 
