@@ -4,10 +4,11 @@ import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Option, Schedule, Stream } from "effect"
 import type { ImportRequest } from "../../domain/Operation.js"
 import { EngineHost } from "../host/EngineHost.js"
-import { internal, invalidRequest, LocalEngineError } from "../LocalEngineError.js"
+import { invalidRequest, LocalEngineError } from "../LocalEngineError.js"
 import { OperationRunner } from "../operations/OperationRunner.js"
 import { pollUntil } from "../host/Polling.js"
 import { ImageStore } from "../store/ImageStore.js"
+import { databaseFailed } from "../store/LocalDatabase.js"
 import { OperationStore } from "../store/OperationStore.js"
 import { requireTag } from "../store/QueryRules.js"
 import { executeImport, type ImportContext, type ImportProgress } from "./ImageImport.js"
@@ -45,7 +46,7 @@ export class Importer extends Context.Tag("contree/local/Importer")<Importer, {
       // A cancel from another server process only changes the row: watch it, so the import stops here too.
       const cancelledElsewhere = (id: string) =>
         pollUntil(
-          Effect.mapError(operations.records.get(id), internal("the engine database failed")),
+          Effect.mapError(operations.records.get(id), databaseFailed),
           (row) => !(Option.isSome(row) && row.value.status === "EXECUTING"),
           Effect.sleep("500 millis")
         ).pipe(Effect.zipRight(Effect.fail(new LocalEngineError({ reason: "Conflict", message: "the import was cancelled" }))))

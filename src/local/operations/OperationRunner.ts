@@ -3,7 +3,8 @@ import { Context, Effect, Layer, Option, type Scope } from "effect"
 import { isTerminal, type Operation } from "../../domain/Operation.js"
 import { killSandboxElsewhere } from "../host/CrossProcessKill.js"
 import { EngineHost } from "../host/EngineHost.js"
-import { internal, type LocalEngineError } from "../LocalEngineError.js"
+import type { LocalEngineError } from "../LocalEngineError.js"
+import { databaseFailed } from "../store/LocalDatabase.js"
 import { OperationStore } from "../store/OperationStore.js"
 import { makeOperationQueue } from "./OperationQueue.js"
 import { pollUntil } from "../host/Polling.js"
@@ -35,7 +36,7 @@ export class OperationRunner extends Context.Tag("contree/local/OperationRunner"
       const operations = yield* OperationStore
       const { records } = operations
       const queue = yield* makeOperationQueue(settings.maxConcurrentRuns)
-      const fromSql = Effect.mapError(internal("the engine database failed"))
+      const fromSql = Effect.mapError(databaseFailed)
 
       const task = (id: string, metadata: Record<string, unknown>, execute: Effect.Effect<void, LocalEngineError, Scope.Scope>) =>
         Effect.gen(function*() {

@@ -6,12 +6,13 @@ import { LayerStack, type StackLayer } from "../images/LayerStack.js"
 import { internal, type LocalEngineError, notFound } from "../LocalEngineError.js"
 import { type ImageFilter, type ImageRecords, type ImageRow, makeImageRecords } from "./ImageRecords.js"
 import { requireTag } from "./QueryRules.js"
+import { databaseFailed } from "./LocalDatabase.js"
 import { layerDir } from "./StatePaths.js"
 
 /** Layers whose opaque directories are kept in memory: far more than one image stacks, a few hundred KiB at most. */
 export const LAYER_CACHE_CAPACITY = 4096
 
-const db = internal("the engine database failed")
+const db = databaseFailed
 const imageNotFound = () => notFound("Image not found")
 
 export class ImageStore extends Context.Tag("contree/local/ImageStore")<ImageStore, {

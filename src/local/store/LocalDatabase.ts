@@ -81,3 +81,6 @@ export const LocalDatabase = (filename: string): Layer.Layer<SqlClient.SqlClient
     Layer.provideMerge(SqliteClient.layer({ filename })),
     Layer.catchAllCause((cause) => Layer.fail(internal(`cannot open the engine database ${filename}`)(Cause.squash(cause))))
   )
+
+/** A failed read or write of the engine's records, as the engine reports it. */
+export const databaseFailed = internal("the engine database failed")

@@ -4,10 +4,11 @@ import { Clock, Context, Effect, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import type { Operation, OperationKind, OperationSummary } from "../../domain/Operation.js"
 import { EngineHost } from "../host/EngineHost.js"
-import { internal, type LocalEngineError, notFound } from "../LocalEngineError.js"
+import { type LocalEngineError, notFound } from "../LocalEngineError.js"
+import { databaseFailed } from "./LocalDatabase.js"
 import { makeOperationRecords, type OperationFilter, type OperationRecords, type OperationRow, toOperation, toSummary } from "./OperationRecords.js"
 
-const db = internal("the engine database failed")
+const db = databaseFailed
 
 export class OperationStore extends Context.Tag("contree/local/OperationStore")<OperationStore, {
   /** The rows themselves: state changes, and writes inside a caller's transaction. */
