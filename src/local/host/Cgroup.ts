@@ -2,6 +2,7 @@ import { Effect, Schedule } from "effect"
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs"
 import { basename, join } from "node:path"
 import { processIdentity } from "./HostProcess.js"
+import { pollUntil } from "./Polling.js"
 import { describeCause } from "../LocalEngineError.js"
 
 /**
@@ -196,9 +197,7 @@ export const sandboxGroupOf = (pid: number): string | undefined => {
 
 /** Kills the processes of a group until none is left, for at most `within` ms. */
 export const emptyGroup = (dir: string, within: number): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    while (killMembers(dir)) yield* Effect.sleep("5 millis")
-  }).pipe(Effect.timeout(within), Effect.ignore)
+  pollUntil(Effect.sync(() => killMembers(dir)), (left) => !left, Effect.sleep("5 millis")).pipe(Effect.timeout(within), Effect.ignore)
 
 /**
  * Removes a group, killing what is left in it first: a sandbox's pid 1 can outlive its killed

@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import { readFileSync } from "node:fs"
+import { pollUntil } from "./Polling.js"
 
 /** State, kernel flags and start time (clock ticks since boot) of a process, from `/proc/PID/stat`; undefined once reaped. */
 const stat = (pid: number): { readonly state: string; readonly flags: number; readonly start: string } | undefined => {
@@ -74,10 +75,13 @@ export const awaitSandboxEnd = (pid1: number, within: number): Effect.Effect<boo
     return s === undefined || exited(s.state) || ((s.flags & PF_EXITING) !== 0 && !hasChildren(pid1))
   }
   // Interruptible even inside a finalizer, or the time limit could not stop the wait.
-  return Effect.gen(function*() {
+  return Effect.suspend(() => {
     const started = performance.now()
-    while (!gone()) yield* performance.now() - started < CLOSE_WATCH_MS ? nextTurn : Effect.sleep("2 millis")
-    return true
+    return pollUntil(
+      Effect.sync(gone),
+      (ended) => ended,
+      Effect.suspend(() => (performance.now() - started < CLOSE_WATCH_MS ? nextTurn : Effect.sleep("2 millis")))
+    )
   }).pipe(Effect.interruptible, Effect.timeoutTo({ duration: within, onTimeout: () => false, onSuccess: (ended) => ended }))
 }
 

@@ -1,6 +1,7 @@
 import { Deferred, Effect, Exit, FiberId, type Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
+import { pollUntil } from "../host/Polling.js"
 import { invalidRequest, LocalEngineError } from "../LocalEngineError.js"
 
 /**
@@ -137,9 +138,7 @@ export const attachNetwork = (helper: NetworkHelperName, pid1: number): Effect.E
     // pasta of this vintage has no ready signal: its work shows as the namespace's default route.
     const configured = helper === "slirp4netns"
       ? Deferred.await(ready)
-      : Effect.gen(function*() {
-        while (!hasDefaultRoute(pid1)) yield* Effect.sleep("2 millis")
-      })
+      : pollUntil(Effect.sync(() => hasDefaultRoute(pid1)), (configured) => configured, Effect.sleep("2 millis"))
     const outcome = yield* Effect.raceFirst(
       Effect.as(configured, undefined),
       Deferred.await(ended)
