@@ -35,10 +35,10 @@ export interface Seen {
 
 export type Reply = Response | Effect.Effect<Response, HttpClientError.HttpClientError>
 
-export const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+export const json = (body: unknown, status = 200, headers: Record<string, string> = {}): Response =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } })
 
-export const empty = (status: number, headers: Record<string, string> = {}) => new Response(null, { status, headers })
+export const empty = (status: number, headers: Record<string, string> = {}): Response => new Response(null, { status, headers })
 
 export const transportError = (request: HttpClientRequest.HttpClientRequest, cause: unknown = new Error("socket hang up")) =>
   Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause }))
