@@ -3,11 +3,11 @@ import type { Image } from "../domain/Image.js"
 import type { DirectoryListing, UploadedFile } from "../domain/Inspect.js"
 import type { SpawnRequest } from "../domain/Instance.js"
 import type { ImportRequest, Operation, OperationSummary } from "../domain/Operation.js"
-import type { ListImagesQuery, ListOperationsQuery, SpawnOptions, UploadBody } from "../services/ContreeClient.js"
+import type { ListImagesQuery, ListOperationsQuery, SpawnOptions } from "../services/ContreeClient.js"
 import type { LocalEngineError } from "./LocalEngineError.js"
+import type { EngineUpload } from "./store/BlobStore.js"
 
-/** Bytes to store: what a client uploads (`UploadBody`), or a request body `contree-mcp serve` streams through. */
-export type EngineUpload = UploadBody | { readonly _tag: "Stream"; readonly stream: Stream.Stream<Uint8Array, LocalEngineError> }
+export type { EngineUpload } from "./store/BlobStore.js"
 
 /**
  * Real sandboxes on this machine, with the cloud API's semantics: images are immutable stacks of

@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os"
-import type { NetworkHelperName, NetworkPolicy } from "./SandboxNetwork.js"
+import type { NetworkHelperName, NetworkPolicy } from "./sandbox/SandboxNetwork.js"
 
 /**
  * How the local engine is set up. Only `stateDir` is required; the server passes

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process"
 import { accessSync, constants } from "node:fs"
 import { createServer, type Server } from "node:net"
 import { networkInterfaces } from "node:os"
-import type { NetworkHelperName } from "../../src/local/SandboxNetwork.js"
+import type { NetworkHelperName } from "../../src/local/sandbox/SandboxNetwork.js"
 
 const onPath = (program: string): boolean =>
   `${process.env["PATH"] ?? ""}:/usr/sbin:/usr/bin:/sbin:/bin`.split(":").some((dir) => {

@@ -1,16 +1,15 @@
 import type { SqlClient } from "@effect/sql"
-import { Chunk, Effect, Either, Option, ParseResult, Schema, type Scope, Stream } from "effect"
+import { Chunk, Clock, Effect, Either, Option, ParseResult, Schema, type Scope, Stream } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import { mkdirSync, renameSync } from "node:fs"
 import { join } from "node:path"
 import { PassThrough } from "node:stream"
-import type { IdMapping } from "../IdMapping.js"
-import type { ImageDefaults, ImageRecords, ImageRow } from "../ImageRecords.js"
+import type { IdMapping } from "../host/IdMapping.js"
+import type { ImageDefaults, ImageRecords, ImageRow } from "../store/ImageRecords.js"
 import { internal, invalidRequest, LocalEngineError } from "../LocalEngineError.js"
-import type { OperationRecords } from "../OperationRecords.js"
-import { removeTree } from "../removeTree.js"
-import { newLayerId } from "../RunExecution.js"
-import { layerDir, type StatePaths } from "../StatePaths.js"
+import type { OperationRecords } from "../store/OperationRecords.js"
+import { removeTree } from "../host/removeTree.js"
+import { layerDir, newLayerId, type StatePaths } from "../store/StatePaths.js"
 import { isCheckableAlgorithm } from "./Digest.js"
 import type { ImageSource } from "./ImageSource.js"
 import { unpackLayer, UnsafeLayerEntry } from "./LayerUnpack.js"
@@ -226,7 +225,7 @@ const record = (ctx: ImportContext, job: ImportJob, staging: string, fetched: Fe
     // Another import may have finished the same manifest or blobs meanwhile: theirs are used, ours dropped with the staging dir.
     const twin = yield* ctx.images.byManifest(fetched.manifest)
     if (Option.isSome(twin)) return yield* reuse(ctx, job, twin.value)
-    const createdAt = Date.now()
+    const createdAt = yield* Clock.currentTimeMillis
     const uuid = randomUUID()
     if (!(yield* ctx.operations.finish(job.id, { status: "SUCCESS", error: null, metadata: job.metadata, resultImage: uuid }))) return
     const ids = new Map(fetched.known)

@@ -23,7 +23,7 @@ import { Readable, Transform } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import * as zlib from "node:zlib"
 import tar from "tar-stream"
-import { type IdMapping, toHostGid, toHostUid } from "../IdMapping.js"
+import { type IdMapping, toHostGid, toHostUid } from "../host/IdMapping.js"
 
 /** What unpacking a layer found besides the files it wrote. */
 export interface UnpackedLayer {

@@ -4,7 +4,7 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync 
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Readable } from "node:stream"
-import type { IdMapping } from "../../../src/local/IdMapping.js"
+import type { IdMapping } from "../../../src/local/host/IdMapping.js"
 import { unpackLayer, UnsafeLayerEntry, zstdSupported } from "../../../src/local/oci/LayerUnpack.js"
 import { tarBytes, type TarMember, twoLayers } from "../../support/ociImages.js"
 

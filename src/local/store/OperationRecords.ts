@@ -1,0 +1,146 @@
+import type { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Clock, Effect, Option, Schema } from "effect"
+import { Operation, type OperationKind, OperationStatus, OperationSummary } from "../../domain/Operation.js"
+import type { RecordError } from "./ImageRecords.js"
+import type { Window } from "./QueryRules.js"
+
+export interface OperationRow {
+  readonly uuid: string
+  readonly kind: OperationKind
+  readonly status: OperationStatus
+  readonly error: string | null
+  /** The input image, resolved to a uuid. */
+  readonly image: string | null
+  readonly resultImage: string | null
+  /** The echoed request as JSON (`metadata` on the wire), with `result` once the process ended. */
+  readonly metadata: Record<string, unknown>
+  /** `pid:starttime:engine` of the server process (and engine in it) that runs it. */
+  readonly owner: string
+  /** `pid:starttime` of its sandbox's setup process while it runs: what a cancel from elsewhere kills. */
+  readonly sandbox: string | null
+  readonly createdAt: number
+  readonly finishedAt: number | null
+}
+
+const Kind = Schema.Literal("instance", "image_import")
+
+/** A row of `operations` as stored: `metadata` is JSON, names are snake case. */
+const OperationRowFromStored = Schema.Struct({
+  uuid: Schema.String,
+  kind: Kind,
+  status: OperationStatus,
+  error: Schema.NullOr(Schema.String),
+  image: Schema.NullOr(Schema.String),
+  result_image: Schema.NullOr(Schema.String),
+  metadata: Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+  owner: Schema.String,
+  sandbox: Schema.NullOr(Schema.String),
+  created_at: Schema.Number,
+  finished_at: Schema.NullOr(Schema.Number)
+}).pipe(Schema.rename({ result_image: "resultImage", created_at: "createdAt", finished_at: "finishedAt" }))
+
+const decodeRows = Schema.decodeUnknown(Schema.Array(OperationRowFromStored))
+
+const ACTIVE = ["PENDING", "ASSIGNED", "EXECUTING"] as const
+
+const iso = (epochMs: number) => new Date(epochMs).toISOString()
+/** Seconds from creation to the end, or to `now` while it runs. */
+const durationSeconds = (row: OperationRow, now: number) => ((row.finishedAt ?? now) - row.createdAt) / 1000
+
+/** `GET /operations/{uuid}` as the cloud answers it (spec §2.11), at `now` (epoch ms). */
+export const toOperation = (row: OperationRow, now: number): Operation =>
+  Schema.decodeUnknownSync(Operation)({
+    uuid: row.uuid,
+    status: row.status,
+    kind: row.kind,
+    error: row.error,
+    created_at: iso(row.createdAt),
+    duration: durationSeconds(row, now),
+    metadata: row.metadata,
+    // An import's result names the tag it assigned (spec §3.2).
+    result: row.status === "SUCCESS" ? { image: row.resultImage, tag: row.kind === "image_import" ? row.metadata["tag"] ?? null : null } : null,
+    result_image_uuid: row.resultImage
+  })
+
+/** An item of `GET /operations` (spec §2.10), at `now` (epoch ms). */
+export const toSummary = (row: OperationRow, now: number): OperationSummary =>
+  Schema.decodeUnknownSync(OperationSummary)({
+    uuid: row.uuid,
+    kind: row.kind,
+    status: row.status,
+    error: row.error,
+    created_at: iso(row.createdAt),
+    duration: durationSeconds(row, now),
+    image_uuid: row.image,
+    result_image_uuid: row.resultImage
+  })
+
+export interface OperationFilter {
+  readonly window: Window
+  readonly status?: OperationStatus | undefined
+  readonly kind?: OperationKind | undefined
+}
+
+export interface Outcome {
+  readonly status: "SUCCESS" | "FAILED"
+  readonly error: string | null
+  readonly metadata: Record<string, unknown>
+  readonly resultImage: string | null
+}
+
+export type OperationRecords = ReturnType<typeof makeOperationRecords>
+
+export const makeOperationRecords = (sql: SqlClient.SqlClient) => {
+  const changed = (rows: ReadonlyArray<unknown>) => rows.length > 0
+
+  const insert = (row: OperationRow): Effect.Effect<void, SqlError> =>
+    sql`INSERT INTO operations (uuid, kind, status, error, image, result_image, metadata, owner, sandbox, created_at, finished_at)
+      VALUES (${row.uuid}, ${row.kind}, ${row.status}, ${row.error}, ${row.image}, ${row.resultImage}, ${JSON.stringify(row.metadata)},
+      ${row.owner}, ${row.sandbox}, ${row.createdAt}, ${row.finishedAt})`.pipe(Effect.asVoid)
+
+  const get = (uuid: string): Effect.Effect<Option.Option<OperationRow>, RecordError> =>
+    sql`SELECT * FROM operations WHERE uuid = ${uuid}`.pipe(Effect.flatMap(decodeRows), Effect.map((rows) => Option.fromNullable(rows[0])))
+
+  /** Newest first. */
+  const list = (filter: OperationFilter): Effect.Effect<ReadonlyArray<OperationRow>, RecordError> => {
+    const { window } = filter
+    const conditions = [
+      ...(Number.isFinite(window.since) ? [sql`created_at >= ${window.since}`] : []),
+      ...(Number.isFinite(window.until) ? [sql`created_at <= ${window.until}`] : []),
+      ...(filter.status === undefined ? [] : [sql`status = ${filter.status}`]),
+      ...(filter.kind === undefined ? [] : [sql`kind = ${filter.kind}`])
+    ]
+    return sql`SELECT * FROM operations ${conditions.length > 0 ? sql`WHERE ${sql.and(conditions)}` : sql``}
+      ORDER BY created_at DESC, rowid DESC LIMIT ${window.limit} OFFSET ${window.offset}`.pipe(Effect.flatMap(decodeRows))
+  }
+
+  const active: Effect.Effect<ReadonlyArray<OperationRow>, RecordError> = sql`SELECT * FROM operations WHERE status IN ${sql.in(ACTIVE)}`.pipe(
+    Effect.flatMap(decodeRows)
+  )
+
+  /** PENDING → EXECUTING; false when it is no longer pending (cancelled meanwhile). */
+  const start = (uuid: string): Effect.Effect<boolean, SqlError> =>
+    sql`UPDATE operations SET status = 'EXECUTING' WHERE uuid = ${uuid} AND status = 'PENDING' RETURNING uuid`.pipe(Effect.map(changed))
+
+  const setSandbox = (uuid: string, sandbox: string | null): Effect.Effect<void, SqlError> =>
+    sql`UPDATE operations SET sandbox = ${sandbox} WHERE uuid = ${uuid}`.pipe(Effect.asVoid)
+
+  /** EXECUTING → SUCCESS or FAILED; false when it was cancelled meanwhile, so the outcome must be discarded. */
+  const finish = (uuid: string, outcome: Outcome): Effect.Effect<boolean, SqlError> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => sql`UPDATE operations SET status = ${outcome.status}, error = ${outcome.error}, metadata = ${JSON.stringify(outcome.metadata)},
+      result_image = ${outcome.resultImage}, sandbox = NULL, finished_at = ${now}
+      WHERE uuid = ${uuid} AND status = 'EXECUTING' RETURNING uuid`).pipe(Effect.map(changed))
+
+  /** Any active status → CANCELLED; false when it had already ended. */
+  const cancel = (uuid: string): Effect.Effect<boolean, SqlError> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => sql`UPDATE operations SET status = 'CANCELLED', finished_at = ${now}
+      WHERE uuid = ${uuid} AND status IN ${sql.in(ACTIVE)} RETURNING uuid`).pipe(Effect.map(changed))
+
+  /** Any active status → FAILED with `error`: for operations whose server process is gone. */
+  const abandon = (uuid: string, error: string): Effect.Effect<boolean, SqlError> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => sql`UPDATE operations SET status = 'FAILED', error = ${error}, sandbox = NULL, finished_at = ${now}
+      WHERE uuid = ${uuid} AND status IN ${sql.in(ACTIVE)} RETURNING uuid`).pipe(Effect.map(changed))
+
+  return { insert, get, list, active, start, setSandbox, finish, cancel, abandon }
+}

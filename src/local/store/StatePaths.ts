@@ -1,0 +1,35 @@
+import { randomBytes } from "node:crypto"
+import { join } from "node:path"
+
+/**
+ * The layout of the state directory. Layer directories have short names because the overlay
+ * mount lists them all in one option string, which the kernel cuts at a page (4096 bytes).
+ */
+export interface StatePaths {
+  readonly root: string
+  readonly database: string
+  /** `layers/<id>`: one read-only layer each, stacked by overlayfs. */
+  readonly layers: string
+  /** `runs/<operation>`: a run's scratch (injected files, saved upper dir); removed when it ends. */
+  readonly runs: string
+  /** `blobs/<aa>/<sha256>`: uploaded files, content-addressed. */
+  readonly blobs: string
+  /** Staging for atomic writes: everything is built here, then renamed into place. */
+  readonly tmp: string
+}
+
+export const statePaths = (root: string): StatePaths => ({
+  root,
+  database: join(root, "engine.db"),
+  layers: join(root, "layers"),
+  runs: join(root, "runs"),
+  blobs: join(root, "blobs"),
+  tmp: join(root, "tmp")
+})
+
+export const layerDir = (paths: StatePaths, id: string) => join(paths.layers, id)
+export const runDir = (paths: StatePaths, operation: string) => join(paths.runs, operation)
+export const blobPath = (paths: StatePaths, sha256: string) => join(paths.blobs, sha256.slice(0, 2), sha256)
+
+/** A new layer directory's name: short, see above. */
+export const newLayerId = () => randomBytes(6).toString("hex")
