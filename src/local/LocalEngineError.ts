@@ -2,12 +2,12 @@ import { Schema } from "effect"
 
 /**
  * Why a call to the local engine failed, in the terms of the cloud API it stands in for:
- * `ContreeClientLocal` turns each reason into the status the cloud answers in the same situation.
+ * `ContreeClientLocal` keeps the reason (and the engine's words), `serve` answers its status.
  */
 export const LocalErrorReason = Schema.Literal("InvalidRequest", "NotFound", "Conflict", "Unavailable", "Internal")
 export type LocalErrorReason = typeof LocalErrorReason.Type
 
-/** The status the cloud answers in each situation: `serve` sends it, `ContreeClientLocal` reports it, so both fail alike. */
+/** The status the cloud answers in each situation: what `contree-mcp serve` sends for an engine failure. */
 export const httpStatus: Record<LocalErrorReason, number> = {
   InvalidRequest: 400,
   NotFound: 404,

@@ -1,5 +1,5 @@
 import { Context, type Option, type Redacted } from "effect"
-import type { NetworkPolicy } from "../local/SandboxNetwork.js"
+import type { NetworkPolicy } from "../local/sandbox/SandboxNetwork.js"
 
 export type ServerMode = "stdio" | "http"
 /** Where sandboxes run: the ConTree cloud API, or the embedded engine on this machine. */
