@@ -162,9 +162,12 @@ export const GrepMatch = Schema.Struct({
   type: Schema.optional(Schema.String)
 })
 
+export type GrepMatch = typeof GrepMatch.Type
+
 export const GrepResult = Schema.Struct({
   path: Schema.optional(Schema.Union(Schema.String, Schema.Array(Schema.String))),
   patterns: Schema.Array(Schema.String),
   matches: Schema.Array(GrepMatch),
   truncated: Schema.Boolean
 })
+export type GrepResult = typeof GrepResult.Type

@@ -3,7 +3,7 @@ import { Duration, Effect, Layer, Option, ParseResult, Redacted, Schema, Stream 
 import { createReadStream } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { release } from "node:os"
-import { type Call, endpointRequest, type EndpointInput, successSchema } from "../api/ApiRequest.js"
+import { type Call, type DerivedRequest, endpointRequest, type EndpointInput, successSchema } from "../api/ApiRequest.js"
 import * as Api from "../api/ContreeApi.js"
 import { errorMessage, idFromLocation } from "../api/HandWrittenRoutes.js"
 import { redact } from "../domain/redact.js"
@@ -143,6 +143,13 @@ export const makeContreeClientHttp = Effect.gen(function*() {
     return send(call, HttpClientRequest.acceptJson(request), decode(call, schema))
   }
 
+  /** A body streamed: only the wait for response headers is timed; the body takes as long as it needs. */
+  const streamed = ({ call, request }: DerivedRequest) =>
+    send(call, request, Effect.succeed).pipe(
+      Effect.map((response) => response.stream.pipe(Stream.mapError((e) => fail(call, "Transport", `download interrupted: ${e.message}`)))),
+      Stream.unwrap
+    )
+
   /** A HEAD check: 2xx is true, 404 false. */
   const exists = <E extends HttpApiEndpoint.HttpApiEndpoint.Any>(endpoint: E, input: EndpointInput<E>) => {
     const { call, request } = endpointRequest(endpoint, input)
@@ -223,14 +230,7 @@ export const makeContreeClientHttp = Effect.gen(function*() {
       const { call, request } = endpointRequest(Api.downloadFile, { path: { uuid }, urlParams: { path } })
       return send(call, request, readBytes(call))
     },
-    downloadFile: (uuid, path) => {
-      const { call, request } = endpointRequest(Api.downloadFile, { path: { uuid }, urlParams: { path } })
-      // Only the wait for response headers is timed; the body streams for as long as it needs.
-      return send(call, request, Effect.succeed).pipe(
-        Effect.map((response) => response.stream.pipe(Stream.mapError((e) => fail(call, "Transport", `download interrupted: ${e.message}`)))),
-        Stream.unwrap
-      )
-    },
+    downloadFile: (uuid, path) => streamed(endpointRequest(Api.downloadFile, { path: { uuid }, urlParams: { path } })),
     fileExists: (uuid, path) => exists(Api.downloadExists, { path: { uuid }, urlParams: { path } }),
     uploadFile: (body) => {
       const { call, request } = endpointRequest(Api.uploadFile, {})
@@ -267,7 +267,22 @@ export const makeContreeClientHttp = Effect.gen(function*() {
       const { call, request } = endpointRequest(Api.cancelOperation, { path: { uuid } })
       return send(call, request, (r) => Effect.succeed(r.status !== 409), (s) => s < 300 || s === 409)
     },
-    whoami: callJson(Api.whoami, {})
+    whoami: callJson(Api.whoami, {}),
+    grep: (uuid, q) =>
+      callJson(Api.grepImage, {
+        path: { uuid },
+        urlParams: {
+          pattern: q.patterns,
+          ...(q.paths.length === 0 ? {} : { path: q.paths }),
+          ...(q.globs.length === 0 ? {} : { glob: q.globs }),
+          max_count: q.maxCount,
+          max_total: q.maxTotal,
+          case: q.case,
+          before: q.before,
+          after: q.after
+        }
+      }),
+    downloadArchive: (uuid, path) => streamed(endpointRequest(Api.downloadArchive, { path: { uuid }, urlParams: { path } }))
   })
 })
 

@@ -3,6 +3,7 @@ import type { Image } from "../domain/Image.js"
 import type { DirectoryListing, UploadedFile } from "../domain/Inspect.js"
 import type { SpawnRequest } from "../domain/Instance.js"
 import type { ImportRequest, Operation, OperationKind, OperationStatus, OperationSummary } from "../domain/Operation.js"
+import type { GrepResult } from "../api/ApiSchemas.js"
 import type { ContreeApiError } from "./ContreeError.js"
 
 export interface ListImagesQuery {
@@ -21,6 +22,24 @@ export interface ListOperationsQuery {
   readonly kind?: OperationKind | undefined
   readonly since?: string | undefined
   readonly until?: string | undefined
+}
+
+/** How `contree_grep` searches an image's files (`GET /inspect/{uuid}/grep`). */
+export interface GrepQuery {
+  /** Rust-regex patterns; a line matching any of them is a match. */
+  readonly patterns: ReadonlyArray<string>
+  /** Absolute paths (files or directories) to search; `/` when empty. */
+  readonly paths: ReadonlyArray<string>
+  /** Globs over the paths searched; a leading `!` excludes. */
+  readonly globs: ReadonlyArray<string>
+  /** Matches kept per file; no cap when undefined. */
+  readonly maxCount?: number | undefined
+  /** Matches kept in all; more set `truncated`. */
+  readonly maxTotal: number
+  readonly case: "sensitive" | "insensitive" | "smart"
+  /** Context lines before and after each match. */
+  readonly before: number
+  readonly after: number
 }
 
 /** Bytes to upload: in memory, or streamed (never both read whole and streamed). */
@@ -63,5 +82,10 @@ export class ContreeClient extends Context.Tag("contree/ContreeClient")<ContreeC
   readonly getOperation: (uuid: string) => Effect.Effect<Operation, ContreeApiError>
   /** Asks the server to cancel; `false` when it answered that the operation already ended (409). */
   readonly cancelOperation: (uuid: string) => Effect.Effect<boolean, ContreeApiError>
+  /** What the token may do and the limits in force (cloud: `GET /whoami`; local: the engine's). */
   readonly whoami: Effect.Effect<Readonly<Record<string, unknown>>, ContreeApiError>
+  /** Lines of an image's files matching patterns, without a sandbox; binary files and symlinks skipped. */
+  readonly grep: (uuid: string, query: GrepQuery) => Effect.Effect<GrepResult, ContreeApiError>
+  /** A directory of an image as a tar stream, member names relative to the root (`etc/hosts`). */
+  readonly downloadArchive: (uuid: string, path: string) => Stream.Stream<Uint8Array, ContreeApiError>
 }>() {}

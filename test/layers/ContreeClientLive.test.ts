@@ -347,7 +347,9 @@ describe("ContreeClientLive", () => {
           client.listOperations({ limit: 1, offset: 0 }),
           client.getOperation("op-1"),
           client.cancelOperation("op-1"),
-          client.whoami
+          client.whoami,
+          client.grep(IMAGE, { patterns: ["root"], paths: [], globs: [], maxTotal: 10, case: "smart", before: 0, after: 0 }),
+          Stream.runDrain(client.downloadArchive(IMAGE, "/etc"))
         ]
         assert.strictEqual(calls.length, Object.keys(client).length)
         for (const call of calls) {

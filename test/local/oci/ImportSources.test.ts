@@ -130,9 +130,9 @@ describe("importing local sources", () => {
       Effect.gen(function*() {
         const client = yield* ContreeClient
         const relative = yield* Effect.flip(client.importImage({ registry: { url: "oci-archive:image.tar" }, timeout: 300 }))
-        assert.strictEqual(relative.status, 400)
+        assert.strictEqual(relative.reason, "InvalidRequest")
         assert.include(relative.message, "needs an absolute path")
         const missing = yield* Effect.flip(client.importImage({ registry: { url: `docker-archive:${work}/nope.tar` }, timeout: 300 }))
-        assert.strictEqual(missing.status, 404)
+        assert.strictEqual(missing.reason, "NotFound")
       }), { baseImages: false }))
 })
