@@ -48,10 +48,8 @@ export const makeContreeClientLocal = Effect.gen(function*() {
     getOperation: (uuid) => mapped(engine.getOperation(uuid)),
     cancelOperation: (uuid) => mapped(engine.cancelOperation(uuid)),
     whoami: Effect.succeed(localWhoami(engine)),
-    // Interim, replaced by the engine's own grep and archive in this same change (#11).
-    grep: () => Effect.fail(new ContreeApiError({ reason: "Unavailable", message: "grep is not available on the local backend yet" })),
-    downloadArchive: () =>
-      Stream.fail(new ContreeApiError({ reason: "Unavailable", message: "directory downloads are not available on the local backend yet" }))
+    grep: (uuid, query) => mapped(engine.grep(uuid, query)),
+    downloadArchive: (uuid, path) => Stream.mapError(Stream.unwrap(engine.downloadArchive(uuid, path)), fromEngine)
   })
 })
 

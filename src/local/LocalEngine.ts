@@ -3,7 +3,8 @@ import type { Image } from "../domain/Image.js"
 import type { DirectoryListing, UploadedFile } from "../domain/Inspect.js"
 import type { SpawnRequest } from "../domain/Instance.js"
 import type { ImportRequest, Operation, OperationSummary } from "../domain/Operation.js"
-import type { ListImagesQuery, ListOperationsQuery, SpawnOptions } from "../services/ContreeClient.js"
+import type { GrepResult } from "../api/ApiSchemas.js"
+import type { GrepQuery, ListImagesQuery, ListOperationsQuery, SpawnOptions } from "../services/ContreeClient.js"
 import type { LocalEngineError } from "./LocalEngineError.js"
 import type { EngineUpload } from "./store/BlobStore.js"
 
@@ -26,6 +27,10 @@ export class LocalEngine extends Context.Tag("contree/LocalEngine")<LocalEngine,
   readonly readFile: (uuid: string, path: string) => Effect.Effect<Uint8Array, LocalEngineError>
   readonly downloadFile: (uuid: string, path: string) => Stream.Stream<Uint8Array, LocalEngineError>
   readonly fileExists: (uuid: string, path: string) => Effect.Effect<boolean, LocalEngineError>
+  /** `GET /inspect/{uuid}/grep`: ripgrep over the image's layers, as the cloud searches its rootfs. */
+  readonly grep: (uuid: string, query: GrepQuery) => Effect.Effect<GrepResult, LocalEngineError>
+  /** `GET /inspect/{uuid}/archive`: a directory as a tar stream; a missing or non-directory path fails before it starts. */
+  readonly downloadArchive: (uuid: string, path: string) => Effect.Effect<Stream.Stream<Uint8Array, LocalEngineError>, LocalEngineError>
   readonly uploadFile: (body: EngineUpload) => Effect.Effect<UploadedFile, LocalEngineError>
   readonly findFileByHash: (sha256: string) => Effect.Effect<Option.Option<UploadedFile>, LocalEngineError>
   readonly findFileByUuid: (uuid: string) => Effect.Effect<Option.Option<UploadedFile>, LocalEngineError>

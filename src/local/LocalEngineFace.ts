@@ -45,6 +45,8 @@ export const LocalEngineFace: Layer.Layer<
       readFile: files.readFile,
       downloadFile: files.downloadFile,
       fileExists: files.fileExists,
+      grep: files.grep,
+      downloadArchive: files.archive,
       uploadFile: (body) => Effect.map(blobs.upload(body), toUploaded),
       findFileByHash: (sha256) => Effect.map(blobs.byHash(sha256), Option.map(toUploaded)),
       findFileByUuid: (uuid) => Effect.map(blobs.byUuid(uuid), Option.map(toUploaded)),

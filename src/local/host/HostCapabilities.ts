@@ -37,7 +37,8 @@ export interface HostCapabilities {
   readonly networkHelper: NetworkHelperName | undefined
 }
 
-const findProgram = (name: string): string | undefined => {
+/** The program's path on PATH (or the usual sbin and bin directories), if installed. */
+export const findProgram = (name: string): string | undefined => {
   for (const dir of `${process.env["PATH"] ?? ""}:/usr/sbin:/usr/bin:/sbin:/bin`.split(":")) {
     if (dir === "") continue
     try {

@@ -8,6 +8,10 @@ import { EngineHost } from "../host/EngineHost.js"
 import { internal, invalidRequest, LocalEngineError, notFound } from "../LocalEngineError.js"
 import { ImageStore } from "../store/ImageStore.js"
 import { directoryListing, longListingText } from "./DirectoryListing.js"
+import type { GrepResult } from "../../api/ApiSchemas.js"
+import type { GrepQuery } from "../../services/ContreeClient.js"
+import { archiveDirectory } from "./ImageArchive.js"
+import { grepStack } from "./ImageGrep.js"
 import type { LayerStack, MergedEntry } from "./LayerStack.js"
 
 // O_NOFOLLOW: the entry was resolved inside the image; the host must not follow anything further.
@@ -52,6 +56,10 @@ export class ImageFiles extends Context.Tag("contree/local/ImageFiles")<ImageFil
   readonly downloadFile: (uuid: string, path: string) => Stream.Stream<Uint8Array, LocalEngineError>
   /** Whether the image holds a regular file there; `false` for an image that does not exist. */
   readonly fileExists: (uuid: string, path: string) => Effect.Effect<boolean, LocalEngineError>
+  /** Lines of the image's files matching `query` (see ImageGrep). */
+  readonly grep: (uuid: string, query: GrepQuery) => Effect.Effect<GrepResult, LocalEngineError>
+  /** A directory of the image as a tar stream (see ImageArchive); checked before the first byte. */
+  readonly archive: (uuid: string, path: string) => Effect.Effect<Stream.Stream<Uint8Array, LocalEngineError>, LocalEngineError>
 }>() {
   static readonly layer: Layer.Layer<ImageFiles, never, ImageStore | EngineHost> = Layer.effect(
     ImageFiles,
@@ -96,6 +104,14 @@ export class ImageFiles extends Context.Tag("contree/local/ImageFiles")<ImageFil
             ),
             Stream.unwrap
           ),
+        grep: (uuid, query) => images.require(uuid).pipe(Effect.flatMap(images.stackOf), Effect.flatMap((stack) => grepStack(stack, query))),
+        archive: (uuid, path) =>
+          inspect(images, uuid, "cannot archive the directory", (stack) => {
+            const entry = stack.resolve(imagePath(path), true)
+            if (entry === undefined) throw notFound("path not found")
+            if (!entry.stats.isDirectory()) throw invalidRequest("path is not a directory (download a file with its own path)")
+            return archiveDirectory(stack, entry, ids)
+          }),
         fileExists: (uuid, path) =>
           images.find(uuid).pipe(
             Effect.flatMap((row) =>
