@@ -16,12 +16,12 @@ const clientReason: Record<LocalErrorReason, ApiErrorReason> = {
 export const fromEngine = (error: LocalEngineError): ContreeApiError =>
   new ContreeApiError({ reason: clientReason[error.reason], message: error.message })
 
-/** What `whoami` tells of the local engine, in process and through `contree-mcp serve`. */
-export const localWhoami = (engine: LocalEngine["Type"]) => ({
-  backend: "local",
-  permissions: { list: true, spawn: true, import: true },
-  host: engine.describe
-})
+/**
+ * What `whoami` tells of the local engine, in process and through `contree-mcp serve`: the cloud's
+ * WhoAmIResponse (vendor clients require `token_uuid`, `token_expiration` and `operations_stat`).
+ */
+export const localWhoami = (engine: LocalEngine["Type"]) =>
+  Effect.map(engine.whoami, (identity) => ({ token_uuid: "local", token_expiration: null, backend: "local", ...identity }))
 
 /** `ContreeClient` over the embedded local engine: real sandboxes on this machine, no token. */
 export const makeContreeClientLocal = Effect.gen(function*() {
@@ -47,7 +47,7 @@ export const makeContreeClientLocal = Effect.gen(function*() {
     listOperations: (query) => mapped(engine.listOperations(query)),
     getOperation: (uuid) => mapped(engine.getOperation(uuid)),
     cancelOperation: (uuid) => mapped(engine.cancelOperation(uuid)),
-    whoami: Effect.succeed(localWhoami(engine)),
+    whoami: mapped(localWhoami(engine)),
     grep: (uuid, query) => mapped(engine.grep(uuid, query)),
     downloadArchive: (uuid, path) => Stream.mapError(Stream.unwrap(engine.downloadArchive(uuid, path)), fromEngine)
   })

@@ -10,6 +10,13 @@ import type { EngineUpload } from "./store/BlobStore.js"
 
 export type { EngineUpload } from "./store/BlobStore.js"
 
+/** What `whoami` answers for the local engine: the cloud's WhoAmIResponse, as this machine's settings make it. */
+export interface LocalIdentity {
+  readonly permissions: Readonly<Record<string, boolean>>
+  readonly limits: Readonly<Record<string, number>>
+  readonly operations_stat: Readonly<Record<string, number>>
+}
+
 /**
  * Real sandboxes on this machine, with the cloud API's semantics: images are immutable stacks of
  * layer directories, a run is bubblewrap over overlayfs, operations queue and finish as in the
@@ -46,6 +53,8 @@ export class LocalEngine extends Context.Tag("contree/LocalEngine")<LocalEngine,
   readonly cancelOperation: (uuid: string) => Effect.Effect<boolean, LocalEngineError>
   /** The operation once it is terminal, without polling when this process runs it. */
   readonly awaitOperation: (uuid: string) => Effect.Effect<Operation, LocalEngineError>
+  /** Everything is permitted; the limits are the engine's settings; operations counted by status. */
+  readonly whoami: Effect.Effect<LocalIdentity, LocalEngineError>
   /** Isolation, limits in force and resource accounting, one fact a line (`contree-mcp doctor`). */
   readonly describe: ReadonlyArray<string>
 }>() {}

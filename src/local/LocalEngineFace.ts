@@ -13,9 +13,24 @@ import type { ImageRow } from "./store/ImageRecords.js"
 import { ImageStore } from "./store/ImageStore.js"
 import { OperationStore } from "./store/OperationStore.js"
 import { listWindow } from "./store/QueryRules.js"
+import { databaseFailed } from "./store/LocalDatabase.js"
+import type { LocalSettings } from "./LocalEngineOptions.js"
 
 const toImage = (row: ImageRow) => new Image({ uuid: row.uuid, tag: row.tag, created_at: new Date(row.createdAt).toISOString() })
 const toUploaded = (file: StoredFile) => ({ uuid: file.uuid, sha256: file.sha256, size: file.size })
+
+/** The cloud's permission names (spec §1.4): the machine's owner may do everything. */
+const PERMISSIONS = { list: true, spawn: true, spawn_disposable: true, cancel: true, import: true, set_image_tag: true }
+
+/** The limits in force, by the cloud's names where it has them; a limit that is off is left out. */
+const limitsOf = (settings: LocalSettings): Record<string, number> => ({
+  instance_max_timeout: settings.maxTimeoutSeconds,
+  instance_max_concurrency: settings.maxConcurrentRuns,
+  ...(settings.memoryBytes === null ? {} : { instance_max_memory_bytes: settings.memoryBytes }),
+  ...(settings.pids === null ? {} : { instance_max_pids: settings.pids }),
+  ...(settings.diskBytes === null ? {} : { instance_max_disk_bytes: settings.diskBytes }),
+  ...(settings.cpus === null ? {} : { instance_max_cpus: settings.cpus })
+})
 
 export const LocalEngineFace: Layer.Layer<
   LocalEngine,
@@ -30,6 +45,8 @@ export const LocalEngineFace: Layer.Layer<
     const operations = yield* OperationStore
     const runner = yield* OperationRunner
     const importer = yield* Importer
+    const host = yield* EngineHost
+    const { settings } = host
     return LocalEngine.of({
       listImages: (query) =>
         listWindow(query).pipe(
@@ -58,7 +75,12 @@ export const LocalEngineFace: Layer.Layer<
       getOperation: (uuid) => Effect.flatMap(operations.require(uuid), operations.operation),
       cancelOperation: runner.cancel,
       awaitOperation: runner.await,
-      describe: (yield* EngineHost).describe
+      whoami: Effect.map(Effect.mapError(operations.records.countsByStatus, databaseFailed), (counts) => ({
+        permissions: PERMISSIONS,
+        limits: limitsOf(settings),
+        operations_stat: counts
+      })),
+      describe: host.describe
     })
   })
 )

@@ -10,6 +10,8 @@ export interface LocalEngineOptions {
   readonly stateDir: string
   /** Runs executing at once in this process; more wait PENDING. Default: the number of CPUs (at least 2). */
   readonly maxConcurrentRuns?: number | undefined
+  /** The longest `timeout` a run may ask for, seconds. Default 86,400 (a day): a longer local run is a mistake, not a plan. */
+  readonly maxTimeoutSeconds?: number | undefined
   /** Memory of one run, bytes (cgroup memory limit, else RLIMIT_DATA per process). Default 4 GiB. */
   readonly memoryBytes?: number | null | undefined
   /** Processes of one run (cgroup pids limit, else RLIMIT_NPROC). Default 4096. */
@@ -36,6 +38,7 @@ export interface LocalEngineOptions {
 export interface LocalSettings {
   readonly stateDir: string
   readonly maxConcurrentRuns: number
+  readonly maxTimeoutSeconds: number
   readonly memoryBytes: number | null
   readonly pids: number | null
   readonly cpus: number | null
@@ -56,6 +59,7 @@ const DEFAULT_ID_BASE = 0x70000000
 export const resolveSettings = (options: LocalEngineOptions): LocalSettings => ({
   stateDir: options.stateDir,
   maxConcurrentRuns: options.maxConcurrentRuns ?? Math.max(2, availableParallelism()),
+  maxTimeoutSeconds: options.maxTimeoutSeconds ?? 86_400,
   memoryBytes: options.memoryBytes === undefined ? 4 * GiB : options.memoryBytes,
   pids: options.pids === undefined ? 4096 : options.pids,
   cpus: options.cpus ?? null,

@@ -3,6 +3,7 @@ import { contreeDownload } from "./contree_download.js"
 import { contreeGetGuide } from "./contree_get_guide.js"
 import { contreeGetImage } from "./contree_get_image.js"
 import { contreeGetOperation } from "./contree_get_operation.js"
+import { contreeGrep } from "./contree_grep.js"
 import { contreeImportImage } from "./contree_import_image.js"
 import { contreeListFiles } from "./contree_list_files.js"
 import { contreeListImages } from "./contree_list_images.js"
@@ -15,6 +16,7 @@ import { contreeRun } from "./contree_run.js"
 import { contreeSetTag } from "./contree_set_tag.js"
 import { contreeUpload } from "./contree_upload.js"
 import { contreeWaitOperations } from "./contree_wait_operations.js"
+import { contreeWhoami } from "./contree_whoami.js"
 import type { Tool } from "./Tool.js"
 
 /** Every tool, in the order clients list them. */
@@ -25,6 +27,7 @@ export const allTools: ReadonlyArray<Tool> = [
   contreeSetTag,
   contreeListFiles,
   contreeReadFile,
+  contreeGrep,
   contreeUpload,
   contreeRsync,
   contreeDownload,
@@ -32,6 +35,7 @@ export const allTools: ReadonlyArray<Tool> = [
   contreeListOperations,
   contreeWaitOperations,
   contreeCancelOperation,
+  contreeWhoami,
   contreeGetGuide,
   contreeImportImage,
   contreeRegistryTokenObtain,

@@ -30,6 +30,7 @@ const mockEngine = (overrides: Partial<LocalEngine["Type"]>): LocalEngine["Type"
   fileExists: () => refused("fileExists"),
   grep: () => refused("grep"),
   downloadArchive: () => refused("downloadArchive"),
+  whoami: refused("whoami"),
   uploadFile: () => refused("uploadFile"),
   findFileByHash: () => refused("findFileByHash"),
   findFileByUuid: () => refused("findFileByUuid"),

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs"
+import tar from "tar-stream"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ContreeClient } from "../../src/services/ContreeClient.js"
@@ -15,13 +16,29 @@ const tempDir = Effect.acquireRelease(
 
 const chunks = (...parts: ReadonlyArray<string>) => Stream.fromIterable(parts.map((p) => new Uint8Array(Buffer.from(p))))
 
-const harness = (stream: Stream.Stream<Uint8Array, ReturnType<typeof apiError>>) => {
+type Bytes = Stream.Stream<Uint8Array, ReturnType<typeof apiError>>
+
+/** A client whose image holds a file (served by `stream`), or, with `archive`, only a directory. */
+const harness = (stream: Bytes, archive?: Bytes) => {
   const downloads: Array<string> = []
   const client = Layer.mock(ContreeClient, {
-    downloadFile: (uuid, path) => Stream.suspend(() => (downloads.push(`${uuid}:${path}`), stream))
+    fileExists: () => Effect.succeed(archive === undefined),
+    downloadFile: (uuid, path) => Stream.suspend(() => (downloads.push(`${uuid}:${path}`), stream)),
+    downloadArchive: (uuid, path) => Stream.suspend(() => (downloads.push(`archive ${uuid}:${path}`), archive ?? Stream.die("no archive")))
   })
   return { downloads, layer: toolServices({ client }) }
 }
+
+/** A tar of `entries`, as a server would stream it. */
+const tarOf = (entries: ReadonlyArray<{ readonly header: Partial<tar.Header> & Pick<tar.Header, "name">; readonly body?: string }>): Bytes =>
+  Stream.fromEffect(Effect.promise(async () => {
+    const pack = tar.pack()
+    for (const { body, header } of entries) body === undefined ? pack.entry(header) : pack.entry(header, body)
+    pack.finalize()
+    const parts: Array<Uint8Array> = []
+    for await (const part of pack) parts.push(part as Uint8Array)
+    return new Uint8Array(Buffer.concat(parts))
+  }))
 
 describe("contree_download", () => {
   it.effect("rejects a relative destination before any request", () => {
@@ -46,6 +63,7 @@ describe("contree_download", () => {
         success: true,
         source: { image: IMAGE, path: "/etc/motd" },
         destination,
+        kind: "file",
         size: 12,
         executable: false
       })
@@ -83,7 +101,7 @@ describe("contree_download", () => {
   })
 
   it.scoped("creates nothing when the file does not exist in the image", () => {
-    const h = harness(Stream.fail(apiError("NotFound", "no such file", 404)))
+    const h = harness(Stream.die("not a file"), Stream.fail(apiError("NotFound", "no such file", 404)))
     return Effect.gen(function*() {
       const dir = yield* tempDir
       const destination = join(dir, "missing.txt")
@@ -91,6 +109,64 @@ describe("contree_download", () => {
       assert.strictEqual(error.reason, "NotFound")
       assert.isFalse(existsSync(destination))
       assert.deepStrictEqual(readdirSync(dir), [])
+    }).pipe(Effect.provide(h.layer))
+  })
+
+  it.scoped("copies a directory into a new path, whole: modes and links kept, device nodes left out", () => {
+    const h = harness(Stream.die("not a file"), tarOf([
+      { header: { name: "app", type: "directory", mode: 0o755 } },
+      { header: { name: "app/run.sh", type: "file", mode: 0o755 }, body: "#!/bin/sh\n" },
+      { header: { name: "app/data", type: "directory", mode: 0o700 } },
+      { header: { name: "app/data/x", type: "file", mode: 0o600 }, body: "x" },
+      { header: { name: "app/latest", type: "symlink", linkname: "data/x" } },
+      { header: { name: "app/null", type: "character-device", devmajor: 1, devminor: 3 } }
+    ]))
+    return Effect.gen(function*() {
+      const dir = yield* tempDir
+      const destination = join(dir, "out")
+      const out = yield* call(contreeDownload, { image: IMAGE, path: "/app", destination })
+      assert.strictEqual(out["kind"], "directory")
+      assert.strictEqual(out["entries"], 5)
+      assert.deepStrictEqual(h.downloads, [`archive ${IMAGE}:/app`])
+      assert.strictEqual(readFileSync(join(destination, "app", "run.sh"), "utf8"), "#!/bin/sh\n")
+      assert.strictEqual(statSync(join(destination, "app", "run.sh")).mode & 0o777, 0o755)
+      assert.strictEqual(statSync(join(destination, "app", "data")).mode & 0o777, 0o700)
+      assert.strictEqual(readlinkSync(join(destination, "app", "latest")), "data/x")
+      assert.isFalse(existsSync(join(destination, "app", "null")))
+      assert.deepStrictEqual(readdirSync(dir), ["out"])
+    }).pipe(Effect.provide(h.layer))
+  })
+
+  for (
+    const [what, entries] of [
+      ["climbs out with ..", [{ header: { name: "../evil", type: "file" as const }, body: "x" }]],
+      ["is absolute", [{ header: { name: "/etc/evil", type: "file" as const }, body: "x" }]],
+      ["writes through a symlink", [
+        { header: { name: "link", type: "symlink" as const, linkname: "/tmp" } },
+        { header: { name: "link/evil", type: "file" as const }, body: "x" }
+      ]]
+    ] as const
+  ) {
+    it.scoped(`refuses an archive whose entry ${what}, and leaves nothing behind`, () => {
+      const h = harness(Stream.die("not a file"), tarOf(entries))
+      return Effect.gen(function*() {
+        const dir = yield* tempDir
+        const error = yield* callFails(contreeDownload, { image: IMAGE, path: "/app", destination: join(dir, "out") })
+        assert.include(error.message, "refused")
+        assert.deepStrictEqual(readdirSync(dir), [])
+        assert.isFalse(existsSync("/tmp/evil"))
+      }).pipe(Effect.provide(h.layer))
+    })
+  }
+
+  it.scoped("downloads a directory only into a new path", () => {
+    const h = harness(Stream.die("not a file"), tarOf([{ header: { name: "a", type: "file" }, body: "a" }]))
+    return Effect.gen(function*() {
+      const dir = yield* tempDir
+      writeFileSync(join(dir, "taken"), "mine")
+      const error = yield* callFails(contreeDownload, { image: IMAGE, path: "/app", destination: join(dir, "taken") })
+      assert.include(error.message, "exists")
+      assert.strictEqual(readFileSync(join(dir, "taken"), "utf8"), "mine")
     }).pipe(Effect.provide(h.layer))
   })
 })

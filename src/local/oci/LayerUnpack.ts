@@ -31,6 +31,8 @@ export interface UnpackedLayer {
   readonly opaque: ReadonlyArray<string>
   /** Names of device nodes and fifos, which a layer never gets: a sandbox has its own /dev. */
   readonly skipped: ReadonlyArray<string>
+  /** Entries written (directories, files, symlinks, hardlinks). */
+  readonly entries: number
 }
 
 /** A layer entry that would write outside the layer, or that the layer cannot hold. The import fails with it. */
@@ -128,7 +130,15 @@ class LayerWriter {
   private readonly skipped: Array<string> = []
   private readonly written = new Set<string>()
 
-  constructor(private readonly root: string, private readonly ids: IdMapping, private readonly signal: AbortSignal) {}
+  private entries = 0
+
+  constructor(
+    private readonly root: string,
+    private readonly ids: IdMapping,
+    private readonly signal: AbortSignal,
+    /** Whiteouts and opaque markers mean what they mean in a layer; off, they are names like any other. */
+    private readonly layerRules: boolean
+  ) {}
 
   private hostPath(parts: ReadonlyArray<string>) {
     return join(this.root, ...parts)
@@ -175,7 +185,10 @@ class LayerWriter {
     const name = parts[parts.length - 1]
     const mode = (header.mode ?? 0o644) & 0o7777
     const { gid, uid } = this.owner(header.uid, header.gid)
-    if (name !== undefined && name.startsWith(WHITEOUT)) return this.whiteout(parts, name)
+    if (this.layerRules && name !== undefined && name.startsWith(WHITEOUT)) return this.whiteout(parts, name)
+    if (header.type === "directory" || header.type === "file" || header.type === "contiguous-file" || header.type === "symlink" || header.type === "link") {
+      this.entries++
+    }
     switch (header.type) {
       case "directory": {
         if (parts.length > 0) {
@@ -287,20 +300,22 @@ class LayerWriter {
       chmodSync(path, meta.mode)
       if (meta.mtime !== undefined) utimesSync(path, meta.mtime, meta.mtime)
     }
-    return { opaque, skipped: this.skipped }
+    return { opaque, skipped: this.skipped, entries: this.entries }
   }
 }
 
 /**
  * Unpacks a layer blob (a tar, gzip- or zstd-compressed or not) from `chunks` into `dir`, which
  * must not exist yet; it is created owned by the sandbox's root. Throws `UnsafeLayerEntry` for a
- * layer that breaks the rules; the caller removes `dir` on any failure.
+ * layer that breaks the rules; the caller removes `dir` on any failure. With `layerRules` off it
+ * unpacks any tar with the same safety (a directory `contree_download` copies out of an image).
  */
 export const unpackLayer = async (
   chunks: Readable,
   dir: string,
   ids: IdMapping,
-  signal: AbortSignal
+  signal: AbortSignal,
+  layerRules = true
 ): Promise<UnpackedLayer> => {
   mkdirSync(dir, { mode: 0o755 })
   lchownSync(dir, ids.uid, ids.gid)
@@ -319,7 +334,7 @@ export const unpackLayer = async (
   })())
   const decompress = decompressorFor(head)
   const extract = tar.extract()
-  const writer = new LayerWriter(dir, ids, signal)
+  const writer = new LayerWriter(dir, ids, signal, layerRules)
   const sink = extract as unknown as NodeJS.WritableStream
   const feeding = pipeline(decompress === undefined ? [body, sink] : [body, decompress, sink], { signal })
   const writing = (async () => {

@@ -7,7 +7,7 @@ import type { SpawnOptions } from "../../services/ContreeClient.js"
 import { EngineHost } from "../host/EngineHost.js"
 import { BUSYBOX, isStaticElf } from "../images/BusyboxImage.js"
 import { imageUser } from "../images/ImageUser.js"
-import { LocalEngineError } from "../LocalEngineError.js"
+import { invalidRequest, LocalEngineError } from "../LocalEngineError.js"
 import { OperationRunner } from "../operations/OperationRunner.js"
 import { BlobStore } from "../store/BlobStore.js"
 import { ImageStore } from "../store/ImageStore.js"
@@ -51,6 +51,9 @@ export class Sandbox extends Context.Tag("contree/local/Sandbox")<Sandbox, {
         Effect.gen(function*() {
           const network = yield* runNetwork(settings.network, host.networkHelper, options?.network)
           const validated = yield* validateRunRequest(request, network)
+          if (request.timeout > settings.maxTimeoutSeconds) {
+            return yield* invalidRequest(`timeout must be at most ${settings.maxTimeoutSeconds} seconds on this server`)
+          }
           const image = yield* images.resolveRef(request.image)
           const defaulted = yield* withImageDefaults(validated, request, image.defaults)
           // No request field names a user: an image's User applies to every run of it, as `docker run` without `-u`.

@@ -115,6 +115,13 @@ export const makeOperationRecords = (sql: SqlClient.SqlClient) => {
       ORDER BY created_at DESC, rowid DESC LIMIT ${window.limit} OFFSET ${window.offset}`.pipe(Effect.flatMap(decodeRows))
   }
 
+  /** How many operations there are in each status (`operations_stat` of whoami). */
+  const countsByStatus: Effect.Effect<Record<string, number>, RecordError> =
+    sql`SELECT status, COUNT(*) AS count FROM operations GROUP BY status`.pipe(
+      Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ status: Schema.String, count: Schema.Number })))),
+      Effect.map((rows) => Object.fromEntries(rows.map((row) => [row.status, row.count])))
+    )
+
   const active: Effect.Effect<ReadonlyArray<OperationRow>, RecordError> = sql`SELECT * FROM operations WHERE status IN ${sql.in(ACTIVE)}`.pipe(
     Effect.flatMap(decodeRows)
   )
@@ -142,5 +149,5 @@ export const makeOperationRecords = (sql: SqlClient.SqlClient) => {
     Effect.flatMap(Clock.currentTimeMillis, (now) => sql`UPDATE operations SET status = 'FAILED', error = ${error}, sandbox = NULL, finished_at = ${now}
       WHERE uuid = ${uuid} AND status IN ${sql.in(ACTIVE)} RETURNING uuid`).pipe(Effect.map(changed))
 
-  return { insert, get, list, active, start, setSandbox, finish, cancel, abandon }
+  return { insert, get, list, countsByStatus, active, start, setSandbox, finish, cancel, abandon }
 }

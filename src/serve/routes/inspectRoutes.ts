@@ -6,7 +6,7 @@ import { imageSlashlessLocation, inspectSlashlessLocation, tagLocation } from ".
 import type { DirectoryListing } from "../../domain/Inspect.js"
 import type { LocalEngine } from "../../local/LocalEngine.js"
 import type { LocalEngineError } from "../../local/LocalEngineError.js"
-import { notFound, notServed, withEngine } from "../ApiFailure.js"
+import { notFound, withEngine } from "../ApiFailure.js"
 
 /** The query string of the request, `?` included, so a redirect keeps it. */
 const search = (request: HttpServerRequest.HttpServerRequest) => {
@@ -52,6 +52,28 @@ export const inspectRoutes = HttpApiBuilder.group(ContreeApi, "inspect", (handle
           () => HttpServerResponse.stream(engine.downloadFile(path.uuid, urlParams.path), { contentType: "application/octet-stream" })
         )
       ))
-    .handle("downloadArchive", notServed)
-    .handle("archiveExists", notServed)
-    .handle("grepImage", notServed))
+    .handle("downloadArchive", ({ path, urlParams }) =>
+      withEngine((engine) =>
+        Effect.map(engine.downloadArchive(path.uuid, urlParams.path), (tar) => HttpServerResponse.stream(tar, { contentType: "application/x-tar" }))
+      ))
+    .handle("archiveExists", ({ path, urlParams }) =>
+      withEngine((engine) =>
+        engine.downloadArchive(path.uuid, urlParams.path).pipe(
+          Effect.as(true),
+          Effect.catchIf((error) => error.reason === "NotFound" || error.reason === "InvalidRequest", () => Effect.succeed(false)),
+          Effect.map(exists)
+        )
+      ))
+    .handle("grepImage", ({ path, urlParams }) =>
+      withEngine((engine) =>
+        engine.grep(path.uuid, {
+          patterns: urlParams.pattern,
+          paths: urlParams.path ?? [],
+          globs: urlParams.glob ?? [],
+          maxCount: urlParams.max_count,
+          maxTotal: urlParams.max_total ?? 1000,
+          case: urlParams.case ?? "smart",
+          before: urlParams.before ?? 0,
+          after: urlParams.after ?? 0
+        })
+      )))

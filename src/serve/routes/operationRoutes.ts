@@ -31,4 +31,4 @@ export const operationRoutes = HttpApiBuilder.group(ContreeApi, "operations", (h
 
 /** `/whoami` (spec §3.16). */
 export const whoamiRoutes = HttpApiBuilder.group(ContreeApi, "whoami", (handlers) =>
-  handlers.handle("whoami", () => withEngine((engine) => Effect.succeed(localWhoami(engine)))))
+  handlers.handle("whoami", () => withEngine(localWhoami)))

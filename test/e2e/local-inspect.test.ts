@@ -1,0 +1,85 @@
+// Searching, directory downloads and whoami on the local engine, end to end: the built server on
+// `--backend local`, and on the cloud backend through `contree-mcp serve`, driven over stdio.
+import { spawnSync } from "node:child_process"
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { callError, callOk, type Connected, engineBackends } from "./harness.js"
+
+const ready = spawnSync("bwrap", ["--version"]).status === 0 && spawnSync("rg", ["--version"]).status === 0
+const describeLocal = ready ? describe : describe.skip
+
+const BUSYBOX = "tag:busybox:latest"
+
+for (const backend of engineBackends) {
+  describeLocal(`${backend.name}: grep, directory downloads, whoami`, () => {
+    let dataDir: string
+    let hostDir: string
+    let server: Connected
+    let stop: () => Promise<void> = async () => undefined
+
+    beforeAll(async () => {
+      dataDir = mkdtempSync(join(tmpdir(), "contree-e2e-inspect-"))
+      hostDir = mkdtempSync(join(tmpdir(), "contree-e2e-inspect-host-"))
+      ;({ server, stop } = await backend.connect(dataDir))
+    })
+
+    afterAll(async () => {
+      await stop()
+      rmSync(dataDir, { recursive: true, force: true })
+      rmSync(hostDir, { recursive: true, force: true })
+    })
+
+    it("contree_grep finds root in /etc/passwd of busybox:latest and nothing for a pattern that is nowhere", async () => {
+      const found = await callOk(server.client, "contree_grep", { image: BUSYBOX, pattern: "^root:", path: "/etc/passwd" })
+      expect(found).toMatchObject({ truncated: false, patterns: ["^root:"] })
+      expect(found["matches"]).toEqual([
+        { path: "/etc/passwd", line_number: 1, line_text: "root:x:0:0:root:/root:/bin/sh", submatches: [{ text: "root:", start: 0, end: 5 }] }
+      ])
+      const none = await callOk(server.client, "contree_grep", { image: BUSYBOX, pattern: ["nowhere-at-all-4711", "nor-here-0815"] })
+      expect(none["matches"]).toEqual([])
+      expect(await callError(server.client, "contree_grep", { image: BUSYBOX, pattern: "a(" })).toContain("regex parse error")
+    })
+
+    it("contree_grep sees what a run committed, and a later deletion", async () => {
+      const made = await callOk(server.client, "contree_run", {
+        image: BUSYBOX,
+        command: "mkdir -p /src && echo 'def needle(): pass' > /src/a.py && echo needle > /src/b.txt",
+        disposable: false
+      })
+      const first = made["result_image"] as string
+      const glob = await callOk(server.client, "contree_grep", { image: first, pattern: "needle", path: "/src", glob: ["*.py"] })
+      expect((glob["matches"] as Array<{ path: string }>).map((m) => m.path)).toEqual(["/src/a.py"])
+      const removed = await callOk(server.client, "contree_run", { image: first, command: "rm /src/a.py", disposable: false })
+      const after = await callOk(server.client, "contree_grep", { image: removed["result_image"], pattern: "needle", path: "/src" })
+      expect((after["matches"] as Array<{ path: string }>).map((m) => m.path)).toEqual(["/src/b.txt"])
+    })
+
+    it("contree_download copies a directory into a new local directory, and refuses an existing one", async () => {
+      const made = await callOk(server.client, "contree_run", {
+        image: BUSYBOX,
+        command: "mkdir -p /out/sub && echo one > /out/one && echo two > /out/sub/two && chmod 750 /out/sub && ln -s one /out/link",
+        disposable: false
+      })
+      const destination = join(hostDir, "copy")
+      const copied = await callOk(server.client, "contree_download", { image: made["result_image"], path: "/out", destination })
+      expect(copied).toMatchObject({ kind: "directory", destination, entries: 5 })
+      expect(readdirSync(join(destination, "out")).sort()).toEqual(["link", "one", "sub"])
+      expect(readFileSync(join(destination, "out", "sub", "two"), "utf8")).toBe("two\n")
+      expect(statSync(join(destination, "out", "sub")).mode & 0o777).toBe(0o750)
+      expect(readlinkSync(join(destination, "out", "link"))).toBe("one")
+      expect(await callError(server.client, "contree_download", { image: made["result_image"], path: "/out", destination })).toContain("exists")
+      expect(await callError(server.client, "contree_download", { image: BUSYBOX, path: "/no/such/dir", destination: join(hostDir, "x") }))
+        .toMatch(/not found/i)
+    })
+
+    it("contree_whoami tells the backend, permissions, limits and operation counts", async () => {
+      const who = await callOk(server.client, "contree_whoami", {})
+      expect(who).toMatchObject({ backend: "local", token_uuid: "local", permissions: { spawn: true, import: true, list: true } })
+      expect((who["limits"] as Record<string, number>)["instance_max_timeout"]).toBe(86_400)
+      expect((who["limits"] as Record<string, number>)["instance_max_concurrency"]).toBeGreaterThanOrEqual(2)
+      expect((who["operations_stat"] as Record<string, number>)["SUCCESS"]).toBeGreaterThan(0)
+    })
+  })
+}
