@@ -214,9 +214,11 @@ const referenceContent = `# Tools Reference
 | \`contree_registry_auth\` | registry_url, username, token | Whether the credentials work | free |
 | \`contree_upload\` | path, content or content_base64 | uuid, sha256 | free |
 | \`contree_rsync\` | source, destination, exclude | directory_state_id (integer), counts | free |
-| \`contree_download\` | image, path, destination, executable | Local file written | free |
+| \`contree_download\` | image, path (file or directory), destination, executable | Local file or new directory written | free |
 | \`contree_list_files\` | image, path="/" | Directory entries | free |
 | \`contree_read_file\` | image, path | content, encoding | free |
+| \`contree_grep\` | image, pattern, path, glob, max_total=1000, case, before, after | matches (path, line_number, line_text), truncated | free |
+| \`contree_whoami\` | (none) | backend, permissions, limits, operation counts | free |
 | \`contree_get_operation\` | operation_id | Status and result | free |
 | \`contree_list_operations\` | status, type, since, limit | Operations | free |
 | \`contree_wait_operations\` | operation_ids, mode, timeout | results, completed, cancelled, timed_out | free |
@@ -235,6 +237,10 @@ Defaults: \`shell=true\`, \`cwd\` the image's working directory (an imported ima
 - \`result_image\` is the new image UUID when \`disposable=false\` and the run succeeded; null for disposable runs.
 - Encodings are "utf-8", or "base64" when the bytes are not valid UTF-8.
 - \`wait=false\` returns \`{operation_id, status}\` at once (see the \`async\` guide).
+
+## contree_grep
+
+Searches an image's files with ripgrep's Rust regex syntax, without a sandbox: \`pattern\` is one pattern or a list (any may match), \`path\` one or more absolute paths (default \`/\`), \`glob\` filters the paths (\`"*.py"\`; \`"!tests/**"\` excludes). Hidden files are searched; binary files, symlinks and .gitignore rules are not. \`case\`: \`smart\` (default: insensitive unless a pattern has capitals), \`sensitive\`, \`insensitive\`. \`max_count\` caps matches per file, \`max_total\` in all; \`truncated\` says the result was cut by \`max_total\` or the server's deadline. With \`before\`/\`after\`, context lines come too, marked \`context: true\`.
 
 ## Image references
 
