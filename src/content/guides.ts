@@ -214,11 +214,11 @@ const referenceContent = `# Tools Reference
 | \`contree_registry_auth\` | registry_url, username, token | Whether the credentials work | free |
 | \`contree_upload\` | path, content or content_base64 | uuid, sha256 | free |
 | \`contree_rsync\` | source, destination, exclude | directory_state_id (integer), counts | free |
-| \`contree_download\` | image, path (file or directory), destination, executable | Local file or new directory written | free |
+| \`contree_download\` | image, path (file or directory), destination | Local copy | free |
 | \`contree_list_files\` | image, path="/" | Directory entries | free |
 | \`contree_read_file\` | image, path | content, encoding | free |
-| \`contree_grep\` | image, pattern, path, glob, max_total=1000, case, before, after | matches (path, line_number, line_text), truncated | free |
-| \`contree_whoami\` | (none) | backend, permissions, limits, operation counts | free |
+| \`contree_grep\` | image, pattern, path, glob | Matching lines | free |
+| \`contree_whoami\` | | Permissions, limits | free |
 | \`contree_get_operation\` | operation_id | Status and result | free |
 | \`contree_list_operations\` | status, type, since, limit | Operations | free |
 | \`contree_wait_operations\` | operation_ids, mode, timeout | results, completed, cancelled, timed_out | free |
@@ -238,10 +238,6 @@ Defaults: \`shell=true\`, \`cwd\` the image's working directory (an imported ima
 - Encodings are "utf-8", or "base64" when the bytes are not valid UTF-8.
 - \`wait=false\` returns \`{operation_id, status}\` at once (see the \`async\` guide).
 
-## contree_grep
-
-Searches an image's files with ripgrep's Rust regex syntax, without a sandbox: \`pattern\` is one pattern or a list (any may match), \`path\` one or more absolute paths (default \`/\`), \`glob\` filters the paths (\`"*.py"\`; \`"!tests/**"\` excludes). Hidden files are searched; binary files, symlinks and .gitignore rules are not. \`case\`: \`smart\` (default: insensitive unless a pattern has capitals), \`sensitive\`, \`insensitive\`. \`max_count\` caps matches per file, \`max_total\` in all; \`truncated\` says the result was cut by \`max_total\` or the server's deadline. With \`before\`/\`after\`, context lines come too, marked \`context: true\`.
-
 ## Image references
 
 - A UUID: exact and immutable.
@@ -251,7 +247,7 @@ Searches an image's files with ripgrep's Rust regex syntax, without a sandbox: \
 
 ## contree_rsync
 
-\`source\` is an absolute local directory and \`destination\` an absolute directory in the sandbox. \`exclude\` takes .gitignore patterns relative to \`source\`: \`__pycache__/\` matches at any depth, \`/build\` only at the top, \`!keep.log\` re-includes. \`.gitignore\` files in the tree are honoured unless \`gitignore=false\`. Symlinks are not followed; they and unreadable or special files are listed in \`skipped_entries\`. Unchanged files are not re-read and content the server has is not sent again, so re-syncing after small edits is cheap. The same source, destination, exclude and gitignore always give the same \`directory_state_id\`, which then names the latest sync; deleted files disappear from it.
+\`source\` is an absolute local directory and \`destination\` an absolute directory in the sandbox. \`exclude\` takes .gitignore patterns relative to \`source\` (\`__pycache__/\`, \`/build\`, \`!keep.log\`); \`.gitignore\` files are honoured unless \`gitignore=false\`. Symlinks and special files are not followed but listed in \`skipped_entries\`. Re-syncing after small edits is cheap: only changed content is read and sent. The same source, destination, exclude and gitignore always give the same \`directory_state_id\`, which then names the latest sync; deleted files disappear from it.
 
 ## contree_import_image
 
