@@ -27,8 +27,6 @@ export const unpackAtomically = <E>(tar: Stream.Stream<Uint8Array, E>, destinati
     Effect.tryPromise({ try: f, catch: (cause) => new WriteError({ message: `${what}: ${reason(cause)}` }) })
   const self = idMapping(false, 0)
   return Effect.gen(function*() {
-    const existing = yield* Effect.promise(() => stat(destination).then(() => true, () => false))
-    if (existing) return yield* new WriteError({ message: `destination ${destination} exists: a directory is downloaded into a new path` })
     yield* io(`cannot create ${dir}`, () => mkdir(dir, { recursive: true }))
     // The stream's own failure (the image has no such directory, say) is kept as it is, typed.
     let failure: StreamFailed<E> | undefined
@@ -38,6 +36,9 @@ export const unpackAtomically = <E>(tar: Stream.Stream<Uint8Array, E>, destinati
       catch: (cause) =>
         failure ?? new WriteError({ message: cause instanceof UnsafeLayerEntry ? `refused: ${cause.message}` : `cannot unpack into ${temp}: ${reason(cause)}` })
     }).pipe(Effect.catchIf((e): e is StreamFailed<E> => e instanceof StreamFailed, (e) => Effect.fail(e.error)))
+    // Checked once the archive is in, so that a path missing from the image is reported as such first.
+    const existing = yield* Effect.promise(() => stat(destination).then(() => true, () => false))
+    if (existing) return yield* new WriteError({ message: `destination ${destination} exists: a directory is downloaded into a new path` })
     yield* io(`cannot move the download to ${destination}`, () => rename(temp, destination))
     return unpacked.entries
   }).pipe(Effect.onError(() => Effect.promise(() => rm(temp, { recursive: true, force: true }))))

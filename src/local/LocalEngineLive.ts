@@ -22,7 +22,7 @@ const prepareStateDir = (paths: StatePaths) =>
   Effect.try({
     try: () => {
       // The sandbox's root (another host uid when the server is root) must traverse these, not list them.
-      for (const dir of [paths.root, paths.layers, paths.runs]) {
+      for (const dir of [paths.root, paths.layers, paths.runs, paths.runtime]) {
         mkdirSync(dir, { recursive: true })
         chmodSync(dir, 0o711)
       }

@@ -92,9 +92,9 @@ describeSandbox("ContreeClientLocal", () => {
         assert.isFalse(yield* client.fileExists(one, "/etc/hosts"))
         assert.isTrue(yield* client.fileExists(base, "/etc/hosts"))
 
-        // The sandbox sees what the inspection sees.
+        // The sandbox sees what the inspection sees, and the files every run gets (/etc/hostname, /etc/hosts).
         const seen = yield* run(request(three, "ls /data /etc; cat /data/a"))
-        assert.strictEqual(stdout(seen), "/data:\na\nc\nlink\n\n/etc:\nonly\nsub\n3\n")
+        assert.strictEqual(stdout(seen), "/data:\na\nc\nlink\n\n/etc:\nhostname\nhosts\nonly\nsub\n3\n")
 
         const ls = yield* client.listDirectoryText(three, "/data")
         assert.match(ls, /^total /)

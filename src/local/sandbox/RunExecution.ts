@@ -15,7 +15,7 @@ import { internal, LocalEngineError, notFound } from "../LocalEngineError.js"
 import type { LocalSettings } from "../LocalEngineOptions.js"
 import type { OperationRecords } from "../store/OperationRecords.js"
 import { removeTree } from "../host/removeTree.js"
-import { buildResolverLayer } from "./ResolverLayer.js"
+import { runtimeLayer } from "./RuntimeLayer.js"
 import type { RunRequest } from "./RunRequest.js"
 import { dnsAddress } from "./SandboxNetwork.js"
 import type { SandboxPool } from "./SandboxPool.js"
@@ -57,10 +57,16 @@ const SWITCH_UID = "/dev/.contree/nsenter"
 const commandAs = (run: RunRequest): Array<string> =>
   run.user === undefined || run.user.uid === 0 ? [...run.argv] : [SWITCH_UID, "-S", String(run.user.uid), "--", ...run.argv]
 
+/** Docker's default `/dev/shm` size. */
+const SHM_BYTES = 64 * 1024 * 1024
+
 /** bwrap's arguments after `--bind ROOT /`: the namespaces, the process's environment, then the command. */
 const bwrapArguments = (run: RunRequest): Array<string> => [
   "--proc", "/proc",
   "--dev", "/dev",
+  // POSIX shared memory for every user (Python's multiprocessing, Chromium, PostgreSQL), sized as Docker's;
+  // its pages count against the run's memory limit, as tmpfs pages do against the writer's cgroup.
+  "--perms", "1777", "--size", String(SHM_BYTES), "--tmpfs", "/dev/shm",
   // bwrap makes the parents of a bind 0700, which the user could not pass.
   ...(run.user === undefined || run.user.uid === 0 ? [] : ["--perms", "0755", "--dir", posix.dirname(SWITCH_UID), "--ro-bind", BUSYBOX, SWITCH_UID]),
   "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
@@ -71,7 +77,11 @@ const bwrapArguments = (run: RunRequest): Array<string> => [
   "--chdir", run.cwd,
   "--clearenv",
   // A cleared environment, but with the PATH and HOME every container has (Docker sets both); the request's env wins.
-  ...Object.entries({ PATH: SANDBOX_PATH, HOME: run.user?.home ?? "/root", ...run.env }).flatMap(([name, value]) => ["--setenv", name, value]),
+  ...Object.entries({ PATH: SANDBOX_PATH, HOME: run.user?.home ?? "/root", HOSTNAME: run.hostname, ...run.env }).flatMap(([name, value]) => [
+    "--setenv",
+    name,
+    value
+  ]),
   "--cap-drop", "ALL",
   ...CAPABILITIES.flatMap((cap) => ["--cap-add", `CAP_${cap}`]),
   "--",
@@ -217,7 +227,12 @@ export const executeRun = (
     const dir = yield* scratch(ctx, id)
     yield* buildSeed(stack, join(dir, "seed"), yield* injectedFiles(ctx, run), run.cwd, ctx.host.ids)
     const root = yield* Effect.try({ try: () => stack.root().stats, catch: internal("cannot read the image") })
-    if (run.network !== undefined) yield* buildResolverLayer(stack, join(dir, "net"), dnsAddress(run.network), ctx.host.ids)
+    const runtime = yield* runtimeLayer(
+      ctx.paths,
+      stack,
+      { hostname: run.hostname, nameserver: run.network === undefined ? undefined : dnsAddress(run.network) },
+      ctx.host.ids
+    )
     const prepared = yield* ctx.sandboxes.take
     // What a cancel from another server process kills.
     yield* ctx.operations.setSandbox(id, prepared.identity).pipe(Effect.mapError(internal("cannot record the sandbox")))
@@ -225,8 +240,8 @@ export const executeRun = (
       {
         runId: id,
         mode: "run",
-        // A networked run's /etc/resolv.conf comes from a layer of its own, on top of the image.
-        lowers: run.network === undefined ? lowerdir(image.layers) : `../runs/${id}/net:${lowerdir(image.layers)}`,
+        // /etc/hosts, /etc/hostname (and a networked run's /etc/resolv.conf) come from a layer of their own, on top of the image.
+        lowers: runtime === undefined ? lowerdir(image.layers) : `${runtime}:${lowerdir(image.layers)}`,
         rootMode: (root.mode & 0o7777).toString(8),
         rootOwner: `${fromHostUid(ctx.host.ids, root.uid)}:${fromHostGid(ctx.host.ids, root.gid)}`,
         keep: !run.disposable,

@@ -12,6 +12,8 @@ export interface StatePaths {
   readonly layers: string
   /** `runs/<operation>`: a run's scratch (injected files, saved upper dir); removed when it ends. */
   readonly runs: string
+  /** `runtime/<key>`: the layers of what a run gets at run time (`/etc/hosts`, …), shared by key (see RuntimeLayer). */
+  readonly runtime: string
   /** `blobs/<aa>/<sha256>`: uploaded files, content-addressed. */
   readonly blobs: string
   /** Staging for atomic writes: everything is built here, then renamed into place. */
@@ -23,6 +25,7 @@ export const statePaths = (root: string): StatePaths => ({
   database: join(root, "engine.db"),
   layers: join(root, "layers"),
   runs: join(root, "runs"),
+  runtime: join(root, "runtime"),
   blobs: join(root, "blobs"),
   tmp: join(root, "tmp")
 })

@@ -122,7 +122,14 @@ describe("importing local sources", () => {
     withLocal(() =>
       Effect.gen(function*() {
         const whoami = yield* Effect.flatMap(ContreeClient, (client) => client.whoami)
-        assert.deepStrictEqual(whoami["permissions"], { list: true, spawn: true, import: true })
+        assert.deepStrictEqual(whoami["permissions"], {
+          list: true,
+          spawn: true,
+          spawn_disposable: true,
+          cancel: true,
+          import: true,
+          set_image_tag: true
+        })
       }), { baseImages: false }))
 
   it.live("refuses relative paths and missing files at once", () =>

@@ -179,7 +179,7 @@ describeSandbox("local sandbox", () => {
         assert.strictEqual(
           stdout(shell),
           "from stdin\n[hi there]\n/tmp\nbox\n" +
-            "GREETING=hi there\nHOME=/root\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nPWD=/tmp\nSHLVL=1\n"
+            "GREETING=hi there\nHOME=/root\nHOSTNAME=box\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nPWD=/tmp\nSHLVL=1\n"
         )
         const argv = yield* run(request(image, "/bin/echo", { shell: false, args: ["a b", "$HOME", "*"] }))
         assert.strictEqual(stdout(argv), "a b $HOME *\n")
