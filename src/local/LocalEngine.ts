@@ -6,6 +6,7 @@ import type { ImportRequest, Operation, OperationSummary } from "../domain/Opera
 import type { GrepResult } from "../api/ApiSchemas.js"
 import type { GrepQuery, ListImagesQuery, ListOperationsQuery, SpawnOptions } from "../services/ContreeClient.js"
 import type { LocalEngineError } from "./LocalEngineError.js"
+import type { RunOutputChunk } from "./sandbox/RunOutput.js"
 import type { EngineUpload } from "./store/BlobStore.js"
 
 export type { EngineUpload } from "./store/BlobStore.js"
@@ -45,6 +46,8 @@ export class LocalEngine extends Context.Tag("contree/LocalEngine")<LocalEngine,
   readonly importImage: (request: ImportRequest) => Effect.Effect<string, LocalEngineError>
   /** Bytes fetched of an import of this process as they grow; ends when the import does (at once for anything else). */
   readonly watchProgress: (uuid: string) => Stream.Stream<{ readonly done: number; readonly total: number }>
+  /** A run's stdout and stderr as they come, while this process runs it (ends with it; at once for others). */
+  readonly watchOutput: (uuid: string) => Stream.Stream<RunOutputChunk>
   /** Queues a run; the operation id comes back at once. `options.network` is checked against the network setting here. */
   readonly spawn: (request: SpawnRequest, options?: SpawnOptions) => Effect.Effect<string, LocalEngineError>
   readonly listOperations: (query: ListOperationsQuery) => Effect.Effect<ReadonlyArray<OperationSummary>, LocalEngineError>

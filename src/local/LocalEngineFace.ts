@@ -7,6 +7,7 @@ import { LocalEngine } from "./LocalEngine.js"
 import { invalidRequest } from "./LocalEngineError.js"
 import { Importer } from "./oci/Importer.js"
 import { OperationRunner } from "./operations/OperationRunner.js"
+import { RunOutput } from "./sandbox/RunOutput.js"
 import { Sandbox } from "./sandbox/Sandbox.js"
 import { BlobStore, type StoredFile } from "./store/BlobStore.js"
 import type { ImageRow } from "./store/ImageRecords.js"
@@ -35,7 +36,7 @@ const limitsOf = (settings: LocalSettings): Record<string, number> => ({
 export const LocalEngineFace: Layer.Layer<
   LocalEngine,
   never,
-  EngineHost | ImageStore | ImageFiles | BlobStore | OperationStore | OperationRunner | Sandbox | Importer
+  EngineHost | ImageStore | ImageFiles | BlobStore | OperationStore | OperationRunner | Sandbox | Importer | RunOutput
 > = Layer.effect(
   LocalEngine,
   Effect.gen(function*() {
@@ -70,6 +71,7 @@ export const LocalEngineFace: Layer.Layer<
       spawn: (yield* Sandbox).spawn,
       importImage: importer.importImage,
       watchProgress: importer.watchProgress,
+      watchOutput: (yield* RunOutput).watch,
       listOperations: (query) =>
         listWindow(query).pipe(Effect.flatMap((window) => operations.summaries({ window, status: query.status, kind: query.kind }))),
       getOperation: (uuid) => Effect.flatMap(operations.require(uuid), operations.operation),

@@ -9,6 +9,7 @@ import { LocalEngineFace } from "./LocalEngineFace.js"
 import type { LocalEngineOptions } from "./LocalEngineOptions.js"
 import { Importer } from "./oci/Importer.js"
 import { OperationRunner } from "./operations/OperationRunner.js"
+import { RunOutput } from "./sandbox/RunOutput.js"
 import { Sandbox } from "./sandbox/Sandbox.js"
 import { SandboxPool } from "./sandbox/SandboxPool.js"
 import { EngineStartup } from "./startup/EngineStartup.js"
@@ -45,6 +46,7 @@ export const LocalEngineLive = (options: LocalEngineOptions): Layer.Layer<LocalE
   const paths = statePaths(options.stateDir)
   const parts = LocalEngineFace.pipe(
     Layer.provide(Layer.mergeAll(Sandbox.layer, Importer.layer, ImageFiles.layer)),
+    Layer.provideMerge(RunOutput.layer),
     Layer.provideMerge(OperationRunner.layer),
     Layer.provideMerge(SandboxPool.layer),
     Layer.provideMerge(EngineStartup),

@@ -31,6 +31,7 @@ const mockEngine = (overrides: Partial<LocalEngine["Type"]>): LocalEngine["Type"
   grep: () => refused("grep"),
   downloadArchive: () => refused("downloadArchive"),
   whoami: refused("whoami"),
+  watchOutput: () => Stream.die("watchOutput"),
   uploadFile: () => refused("uploadFile"),
   findFileByHash: () => refused("findFileByHash"),
   findFileByUuid: () => refused("findFileByUuid"),

@@ -9,9 +9,11 @@ export class OutputCapture {
   private kept = 0
   private total = 0
 
-  constructor(private readonly limit: number) {}
+  /** `observe` sees every chunk as it comes, kept or not (the live output, see RunOutput). */
+  constructor(private readonly limit: number, private readonly observe?: (chunk: Buffer) => void) {}
 
   push(chunk: Buffer): void {
+    this.observe?.(chunk)
     this.total += chunk.length
     if (this.kept >= this.limit) return
     const take = chunk.subarray(0, this.limit - this.kept)

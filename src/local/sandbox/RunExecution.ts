@@ -15,6 +15,7 @@ import { internal, LocalEngineError, notFound } from "../LocalEngineError.js"
 import type { LocalSettings } from "../LocalEngineOptions.js"
 import type { OperationRecords } from "../store/OperationRecords.js"
 import { removeTree } from "../host/removeTree.js"
+import type { RunOutputSink } from "./RunOutput.js"
 import { runtimeLayer } from "./RuntimeLayer.js"
 import type { RunRequest } from "./RunRequest.js"
 import { dnsAddress } from "./SandboxNetwork.js"
@@ -220,7 +221,8 @@ export const executeRun = (
   ctx: RunContext,
   id: string,
   image: ImageRow,
-  run: RunRequest
+  run: RunRequest,
+  output: RunOutputSink
 ): Effect.Effect<void, LocalEngineError, Scope.Scope> =>
   Effect.gen(function*() {
     const stack = yield* ctx.stackOf(image)
@@ -256,8 +258,10 @@ export const executeRun = (
         network: run.network
       },
       ctx.sandboxHost,
-      prepared
+      prepared,
+      output
     )
+    output.close()
     const metadata = { ...run.metadata, result: instanceResult(outcome) }
     if (run.disposable) return yield* finish(ctx, id, metadata, null)
     const staged = join(dir, "out")

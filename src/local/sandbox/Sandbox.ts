@@ -14,6 +14,7 @@ import { ImageStore } from "../store/ImageStore.js"
 import { OperationStore } from "../store/OperationStore.js"
 import { executeRun, type RunContext } from "./RunExecution.js"
 import { validateRunRequest, withImageDefaults } from "./RunRequest.js"
+import { RunOutput } from "./RunOutput.js"
 import { runNetwork } from "./SandboxNetwork.js"
 import { sandboxHostOf, SandboxPool } from "./SandboxPool.js"
 
@@ -24,7 +25,7 @@ export class Sandbox extends Context.Tag("contree/local/Sandbox")<Sandbox, {
   static readonly layer: Layer.Layer<
     Sandbox,
     never,
-    EngineHost | ImageStore | OperationStore | BlobStore | SandboxPool | OperationRunner | SqlClient.SqlClient
+    EngineHost | ImageStore | OperationStore | BlobStore | SandboxPool | OperationRunner | RunOutput | SqlClient.SqlClient
   > = Layer.effect(
     Sandbox,
     Effect.gen(function*() {
@@ -46,6 +47,7 @@ export class Sandbox extends Context.Tag("contree/local/Sandbox")<Sandbox, {
         stackOf: images.stackOf,
         settled: runner.settled
       }
+      const outputs = yield* RunOutput
 
       const spawn = (request: SpawnRequest, options?: SpawnOptions) =>
         Effect.gen(function*() {
@@ -67,7 +69,9 @@ export class Sandbox extends Context.Tag("contree/local/Sandbox")<Sandbox, {
           const run = { ...defaulted, user }
           if (unavailable !== undefined) return yield* new LocalEngineError({ reason: "Unavailable", message: unavailable })
           const id = yield* operations.create("instance", { image: image.uuid, metadata: run.metadata })
-          yield* runner.submit(id, run.metadata, executeRun(context, id, image, run), Effect.void)
+          // Open from the start, so a waiter that comes while the run is queued follows it; closed however the operation ends.
+          const output = outputs.open(id)
+          yield* runner.submit(id, run.metadata, executeRun(context, id, image, run, output), Effect.sync(output.close))
           return id
         })
 

@@ -7,6 +7,7 @@ import type { CgroupUsage } from "../host/Cgroup.js"
 import { awaitSandboxEnd } from "../host/HostProcess.js"
 import { internal, type LocalEngineError } from "../LocalEngineError.js"
 import { OutputCapture } from "./OutputCapture.js"
+import type { RunOutputSink } from "./RunOutput.js"
 import { attachNetwork } from "./SandboxNetwork.js"
 import type { PreparedSandbox, SandboxHost, SandboxLaunch, SandboxOutcome, Session } from "./SandboxProcess.js"
 
@@ -157,12 +158,13 @@ const outcomeOf = (run: RunProgress, launch: SandboxLaunch, timedOut: boolean, s
 export const runSandbox = (
   launch: SandboxLaunch,
   host: SandboxHost,
-  prepared: PreparedSandbox
+  prepared: PreparedSandbox,
+  output?: RunOutputSink
 ): Effect.Effect<SandboxOutcome, LocalEngineError, Scope.Scope> =>
   Effect.gen(function*() {
     const { session } = prepared
-    const stdout = new OutputCapture(launch.truncateAt)
-    const stderr = new OutputCapture(launch.truncateAt)
+    const stdout = new OutputCapture(launch.truncateAt, output?.stdout)
+    const stderr = new OutputCapture(launch.truncateAt, output?.stderr)
     session.stdout = stdout
     session.stderr = stderr
     yield* writeLaunch(launch, host)
