@@ -117,16 +117,11 @@ export const makeContreeClientHttp = Effect.gen(function*() {
     findFileByHash: files.findFileByHash,
     fileHashExists: files.fileHashExists,
     fileUuidExists: files.fileUuidExists,
-    // The cloud decides its sandboxes' network itself: a per-run choice it cannot honour is refused, not dropped.
+    // A per-run network choice is the current generation's `networking.enabled`; left out, the server decides.
     spawnInstance: (request, options) =>
-      options?.network === undefined
-        ? createOperation(Api.spawnInstance, { payload: request })
-        : Effect.fail(fail(
-          { method: "POST", path: Api.spawnInstance.path },
-          "InvalidRequest",
-          "network: the cloud backend has no per-run network switch (the cloud decides its sandboxes' network); " +
-            "leave network out, or use the local backend (--backend local) with its network setting"
-        )),
+      createOperation(Api.spawnInstance, {
+        payload: options?.network === undefined ? request : { ...request, networking: { enabled: options.network } }
+      }),
     listOperations: (q) =>
       callJson(Api.listOperations, {
         urlParams: { limit: q.limit, offset: q.offset, status: q.status, kind: q.kind, since: q.since, until: q.until }

@@ -51,7 +51,8 @@ export type UploadBody =
 export interface SpawnOptions {
   /**
    * Outbound network access: the local backend grants it as its network setting allows; undefined
-   * leaves it to that setting. The cloud API has no such field, so the cloud backend refuses any value.
+   * leaves it to that setting. The cloud backend sends it as `networking.enabled` (current
+   * generation; undefined sends nothing, and the server's default applies).
    */
   readonly network?: boolean | undefined
 }

@@ -2,13 +2,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type Context, Effect, Logger, Option } from "effect"
 import { ContreeClient } from "../../src/services/ContreeClient.js"
-import { IMAGE, spawnRequest } from "../support/fixtures.js"
+import { IMAGE, spawnRequest as spawnRequestOf } from "../support/fixtures.js"
 import { clientLayer, empty, fastPolicy, json, mockHttp, type Reply, TOKEN, transportError } from "../support/http.js"
 
 type Client = Context.Tag.Service<typeof ContreeClient>
 type Answer = (request: Parameters<Parameters<typeof mockHttp>[0]>[0], url: URL, n: number) => Reply
 
 const SHA = "ab".repeat(32)
+const spawnRequest = spawnRequestOf(IMAGE, "echo hi")
 const file = { uuid: "f-1", sha256: SHA, size: 3, created_at: "2026-08-01T00:00:00Z", updated_at: "2026-08-01T00:00:00Z" }
 const notFound = (what: string) => json({ error: what, status: 404 }, 404)
 
@@ -138,7 +139,7 @@ describe("ContreeClientLive, retries by method (spec §1.2)", () => {
       assert.strictEqual(yield* count(410, (c) => c.fileExists(IMAGE, "/x")), 3)
       assert.strictEqual(yield* count(410, (c) => c.cancelOperation("op-1")), 3)
       assert.strictEqual(yield* count(410, (c) => c.untagImage(IMAGE)), 3)
-      assert.strictEqual(yield* count(410, (c) => c.spawnInstance(spawnRequest(IMAGE, "true"))), 1)
+      assert.strictEqual(yield* count(410, (c) => c.spawnInstance(spawnRequestOf(IMAGE, "true"))), 1)
       assert.strictEqual(yield* count(410, (c) => c.tagImage(IMAGE, "t")), 1)
     }))
 
@@ -154,7 +155,7 @@ describe("ContreeClientLive, retries by method (spec §1.2)", () => {
     Effect.gen(function*() {
       for (const status of [425, 429]) {
         assert.strictEqual(yield* count(status, (c) => c.tagImage(IMAGE, "t")), 3)
-        assert.strictEqual(yield* count(status, (c) => c.spawnInstance(spawnRequest(IMAGE, "true"))), 3)
+        assert.strictEqual(yield* count(status, (c) => c.spawnInstance(spawnRequestOf(IMAGE, "true"))), 3)
       }
     }))
 })
@@ -187,5 +188,36 @@ describe("ContreeClientLive, IAM project", () => {
       assert.notInclude(result.message, TOKEN)
       assert.isAbove(logs.length, 0)
       for (const line of logs) assert.notInclude(line, TOKEN)
+    }))
+})
+
+describe("ContreeClientLive, the current generation's spawn fields", () => {
+  it.effect("sends a per-run network choice as networking.enabled (current generation), and nothing when it is left out", () =>
+    Effect.gen(function*() {
+      for (const network of [true, false]) {
+        const { result, raw } = yield* session(() => json({ uuid: "op-1" }, 202), (c) => c.spawnInstance(spawnRequest, { network }))
+        assert.strictEqual(result, "op-1")
+        assert.deepStrictEqual(JSON.parse(raw[0]?.body ?? "null").networking, { enabled: network })
+      }
+      const { raw } = yield* session(() => json({ uuid: "op-1" }, 202), (c) => c.spawnInstance(spawnRequest, {}))
+      assert.notProperty(JSON.parse(raw[0]?.body ?? "null"), "networking")
+    }))
+
+  it.effect("sends the current generation's spawn fields only when set, null env values included", () =>
+    Effect.gen(function*() {
+      const newer = {
+        ...spawnRequest,
+        env: { A: "1", BAKED: null },
+        uid: 1000,
+        gid: 100,
+        preserve_env: true,
+        resources_limits: { max_layer_bytes: 1 << 20 }
+      }
+      const { raw } = yield* session(() => json({ uuid: "op-1" }, 202), (c) => c.spawnInstance(newer))
+      const body = JSON.parse(raw[0]?.body ?? "null")
+      assert.deepStrictEqual(
+        [body.env, body.uid, body.gid, body.preserve_env, body.resources_limits],
+        [{ A: "1", BAKED: null }, 1000, 100, true, { max_layer_bytes: 1 << 20 }]
+      )
     }))
 })

@@ -124,18 +124,7 @@ describe("ContreeClientLive", () => {
         })
       }))
 
-    it.effect("refuses a per-run network choice, which the cloud API has no field for, without calling it", () =>
-      Effect.gen(function*() {
-        for (const network of [true, false]) {
-          const { error, seen } = yield* failureOf(() => json({ uuid: "op-1" }, 202), (c) => c.spawnInstance(spawnRequest, { network }))
-          assert.strictEqual(seen.length, 0)
-          assert.strictEqual(error.reason, "InvalidRequest")
-          assert.include(error.message, "network")
-          assert.include(error.message, "--backend local")
-        }
-        const { result } = yield* withClient(() => json({ uuid: "op-1" }, 202), (c) => c.spawnInstance(spawnRequest, {}))
-        assert.strictEqual(result, "op-1")
-      }))
+    // The current generation's spawn fields and networking.enabled: ContreeClientLive.generations.test.ts.
   })
 
   describe("retries", () => {
