@@ -1,4 +1,5 @@
 /** The fake backend's state, as exposed on `FakeContreeApi.state`. */
+import type { FakeEventLog } from "./events.js"
 import type { FsTree } from "./FakeFilesystem.js"
 import type { StreamJson } from "./streams.js"
 
@@ -10,6 +11,10 @@ export interface FakeImage {
   readonly createdAt: number
   readonly parent: string | null
   readonly tree: FsTree
+  /** Environment baked in by a run with `preserve_env`; later runs on the image start with it. */
+  readonly env: Readonly<Record<string, string>>
+  /** The operation that made it; null for seeded and added images. */
+  readonly operationUuid: string | null
 }
 
 export interface FakeUploadedFile {
@@ -55,13 +60,19 @@ export interface InstanceMetadata {
   readonly hostname: string
   readonly args: readonly string[]
   readonly shell: boolean
-  readonly env: Readonly<Record<string, string>>
+  readonly env: Readonly<Record<string, string | null>>
   readonly cwd: string
   readonly disposable: boolean
   readonly stdin: StreamJson
   readonly timeout: number
   readonly truncate_output_at: number
   readonly files: Readonly<Record<string, InstanceFileJson>>
+  /** The current generation's fields, echoed only when the request set them. */
+  readonly uid?: number
+  readonly gid?: number
+  readonly preserve_env?: boolean
+  readonly resources_limits?: { readonly max_layer_bytes?: number }
+  readonly networking?: { readonly enabled: boolean }
   result: InstanceResultJson | null
 }
 
@@ -88,4 +99,6 @@ export interface FakeOperation {
   result: { readonly image: string | null; readonly tag: string | null } | null
   /** Aborted on cancel, reset and close; stops the run and discards its outcome. */
   readonly abort: AbortController
+  /** What `GET /operations/{id}/events` serves. */
+  readonly events: FakeEventLog
 }
