@@ -67,7 +67,8 @@ describe("OperationWaiterLive", () => {
       const gate = yield* Deferred.make<void>()
       const completion = Layer.succeed(OperationCompletion, {
         awaitTerminal: (id) => Deferred.await(gate).pipe(Effect.as(finishedRun({ uuid: id }))),
-        progress: () => Stream.make({ done: 1, total: 4 }, { done: 4, total: 4 })
+        progress: () => Stream.make({ done: 1, total: 4 }, { done: 4, total: 4 }),
+        output: () => Stream.empty
       })
       const seen: Array<number> = []
       const result = yield* Effect.gen(function*() {
