@@ -87,6 +87,32 @@ describe("OperationWaiterLive", () => {
     })
   })
 
+  it.effect("relays the output a backend publishes to onOutput, until the operation ends", () => {
+    const api = makeApi((id) => running(id))
+    return Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const completion = Layer.succeed(OperationCompletion, {
+        awaitTerminal: (id) => Deferred.await(gate).pipe(Effect.as(finishedRun({ uuid: id }))),
+        progress: () => Stream.empty,
+        output: () => Stream.make({ stream: "stdout" as const, text: "one\n" }, { stream: "stderr" as const, text: "two\n" })
+      })
+      const seen: Array<string> = []
+      const result = yield* Effect.gen(function*() {
+        const waiter = yield* OperationWaiter
+        const fiber = yield* Effect.fork(waiter.wait("op-1", { onOutput: (chunk) => Effect.sync(() => seen.push(`${chunk.stream}:${chunk.text}`)) }))
+        yield* until(() => seen.length === 2)
+        yield* Deferred.succeed(gate, undefined)
+        return yield* Fiber.join(fiber)
+      }).pipe(Effect.provide(OperationWaiterNotified.pipe(
+        Layer.provideMerge(Layer.mergeAll(api.layer, ContreeCacheSqlite(":memory:"), completion)),
+        Layer.provide(policy()),
+        Layer.orDie
+      )))
+      assert.deepStrictEqual(seen, ["stdout:one\n", "stderr:two\n"])
+      assert.strictEqual(result.status, "SUCCESS")
+    })
+  })
+
   it.effect("reports each status seen to onProgress", () => {
     const api = makeApi((id, n) => n < 3 ? running(id) : finishedRun({ uuid: id }))
     return Effect.gen(function*() {
