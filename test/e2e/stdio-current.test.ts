@@ -107,10 +107,10 @@ describe("against a server of the current generation only", () => {
 
   it("the fake answers what the lead's tools will use: whoami, grep and archive", async () => {
     const auth = { authorization: `Bearer ${fake.token}` }
-    const whoami = await (await fetch(`${fake.url}/v1/whoami`, { headers: auth })).json()
+    const whoami = (await (await fetch(`${fake.url}/v1/whoami`, { headers: auth })).json()) as Record<string, unknown>
     expect(Object.keys(whoami).sort()).toEqual(["limits", "operations_stat", "permissions", "token_expiration", "token_uuid"])
     const busybox = [...fake.state.images.values()].find((image) => image.tag === "busybox:latest")!.uuid
-    const grep = await (await fetch(`${fake.url}/v1/inspect/${busybox}/grep?pattern=root&path=/etc`, { headers: auth })).json()
+    const grep = (await (await fetch(`${fake.url}/v1/inspect/${busybox}/grep?pattern=root&path=/etc`, { headers: auth })).json()) as { matches: unknown[] }
     expect(grep.matches.length).toBeGreaterThanOrEqual(1)
     const archive = await fetch(`${fake.url}/v1/inspect/${busybox}/archive?path=/etc`, { headers: auth })
     expect([archive.status, archive.headers.get("content-type")]).toEqual([200, "application/x-tar"])

@@ -519,10 +519,7 @@ describe("operations", () => {
       duration: expect.any(Number),
       image_uuid: await imageUuid("busybox:latest"),
       result_image_uuid: first.result_image_uuid,
-      // The current generation's accounting (spec §1.4).
-      image_size: 0,
-      consumed_cpu: expect.any(Number),
-      consumed_memory: 4096
+      ...{ image_size: 0, consumed_cpu: expect.any(Number), consumed_memory: 4096 } // the current generation's accounting
     })
     const uuids = async (query: string) => (await getJson<Array<{ uuid: string }>>(`/operations?${query}`)).map((operation) => operation.uuid)
     expect(await uuids("status=FAILED")).toEqual([second.uuid])

@@ -10,7 +10,6 @@ import { setTimeout as delay } from "node:timers/promises"
 import { type FileSpec, buildTree, emptyTree } from "./buildTree.js"
 import { FakeStore } from "./FakeStore.js"
 import { type Reply, errorReply, readBody, sendReply } from "./http.js"
-import type { Generation } from "./generation.js"
 import { eventRoutes } from "./routes/events.js"
 import { fileRoutes } from "./routes/files.js"
 import { imageRoutes, isValidTag } from "./routes/images.js"
@@ -19,14 +18,14 @@ import { operationRoutes } from "./routes/operations.js"
 import { searchRoutes } from "./routes/search.js"
 import { whoamiRoutes } from "./routes/whoami.js"
 import { makeDispatcher } from "./routing.js"
-import type { FakeImage, FakeOperation, FakeUploadedFile } from "./types.js"
+import type { FakeImage, FakeOperation, FakeUploadedFile, Generation } from "./types.js"
 
 export type { FileSpec } from "./buildTree.js"
-export type { Generation } from "./generation.js"
 export type {
   FakeImage,
   FakeOperation,
   FakeUploadedFile,
+  Generation,
   ImportMetadata,
   InstanceMetadata,
   OperationKind,

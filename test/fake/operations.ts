@@ -3,7 +3,6 @@
  * the work runs, then a terminal status. Cancelling aborts the work and discards its outcome.
  */
 import { randomUUID } from "node:crypto"
-import { FakeEventLog } from "./events.js"
 import { setTimeout as delay } from "node:timers/promises"
 import { FakeFilesystem, dirname } from "./FakeFilesystem.js"
 import type { FakeStore } from "./FakeStore.js"
@@ -11,7 +10,7 @@ import { runShell } from "./FakeShell.js"
 import { importedTree } from "./seedImages.js"
 import type { SpawnSpec } from "./spawnRequest.js"
 import { encodeStream } from "./streams.js"
-import { type FakeOperation, type ImportMetadata, type InstanceResultJson, type OperationKind, TERMINAL_STATUSES } from "./types.js"
+import { FakeEventLog, type FakeOperation, type ImportMetadata, type InstanceResultJson, type OperationKind, TERMINAL_STATUSES } from "./types.js"
 
 export interface Timing {
   readonly pendingMs: number

@@ -1,5 +1,4 @@
 /** The fake backend's state, as exposed on `FakeContreeApi.state`. */
-import type { FakeEventLog } from "./events.js"
 import type { FsTree } from "./FakeFilesystem.js"
 import type { StreamJson } from "./streams.js"
 
@@ -101,4 +100,47 @@ export interface FakeOperation {
   readonly abort: AbortController
   /** What `GET /operations/{id}/events` serves. */
   readonly events: FakeEventLog
+}
+
+/**
+ * Which generation of the API the fake speaks (spec: contree-api.md, the older; contree-api-current.md
+ * §1, the current). `both` (the default) answers both where they do not clash, the lookup query
+ * winning over the listing; `current` is a server that speaks only the current generation;
+ * `legacy` one that speaks only the older (no file paths, no event stream, no grep or archive,
+ * `{"operations": [...]}` listings).
+ */
+export type Generation = "current" | "legacy" | "both"
+
+/**
+ * An operation's event log (spec §1.5), for `GET /operations/{id}/events`: numbered events
+ * appended as the fake runs (init and spawn when it starts executing, output as the shell writes
+ * it, exit, shutdown and completion when it ends), and a wake-up for followers.
+ */
+export interface FakeEvent {
+  readonly id: number
+  readonly ts: string
+  readonly spid: number
+  readonly type: string
+  readonly data: unknown
+}
+
+export class FakeEventLog {
+  readonly events: FakeEvent[] = []
+  private readonly listeners = new Set<() => void>()
+
+  get completed(): boolean {
+    return this.events.some((event) => event.type === "completion")
+  }
+
+  push(type: string, spid: number, data: unknown): void {
+    if (this.completed) return
+    this.events.push({ id: this.events.length + 1, ts: new Date().toISOString(), spid, type, data })
+    for (const listener of this.listeners) listener()
+  }
+
+  /** Calls `listener` on every new event until the returned function is called. */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
 }

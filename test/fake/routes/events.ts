@@ -6,7 +6,7 @@
  */
 import type { ServerResponse } from "node:http"
 import { operationEvents } from "../../../src/api/HandWrittenRoutes.js"
-import type { FakeEvent } from "../events.js"
+import type { FakeEvent } from "../types.js"
 import type { FakeStore } from "../FakeStore.js"
 import { ApiError, type ApiRequest, errorReply, type Reply } from "../http.js"
 import { type Route, route } from "../routing.js"

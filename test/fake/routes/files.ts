@@ -7,7 +7,7 @@ import { ApiError, encodedReply, errorReply } from "../http.js"
 import { paginate, timeWindow } from "../params.js"
 import { type Route, route } from "../routing.js"
 import type { FakeUploadedFile } from "../types.js"
-import type { Generation } from "../generation.js"
+import type { Generation } from "../types.js"
 import { fileJson } from "../views.js"
 
 const found = (file: FakeUploadedFile | undefined) => {

@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto"
 import tar from "tar-stream"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type FakeContreeApi, startFakeContreeApi } from "./FakeContreeApi.js"
+import { type FakeContreeApi, startFakeContreeApi } from "../FakeContreeApi.js"
 
 const servers: FakeContreeApi[] = []
 afterAll(async () => {
