@@ -1,5 +1,4 @@
-import { HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import type { HttpClient } from "@effect/platform"
+import { type HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { Effect, Layer, Option, Stream } from "effect"
 import { createReadStream } from "node:fs"
 import { readFile } from "node:fs/promises"

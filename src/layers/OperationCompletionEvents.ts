@@ -22,7 +22,7 @@ import type { Operation } from "../domain/Operation.js"
 import { OutputStream, streamBytes } from "../domain/OutputStream.js"
 import { ContreeClient } from "../services/ContreeClient.js"
 import type { ContreeConfig } from "../services/ContreeConfig.js"
-import type { ContreeApiError } from "../services/ContreeError.js"
+import { type ContreeApiError, reasonForStatus } from "../services/ContreeError.js"
 import { OperationCompletion, type OutputChunk } from "../services/OperationCompletion.js"
 import { parseRetryAfter } from "../services/RetryPolicy.js"
 import { makeContreeHttp } from "./ContreeHttp.js"
@@ -36,15 +36,21 @@ interface Follower {
 /** What one connection to the event stream came to. */
 type Connection =
   | { readonly _tag: "Unavailable" }
-  | { readonly _tag: "RetryAfter"; readonly ms: number }
+  | { readonly _tag: "RetryAfter"; readonly ms: number; readonly failed: boolean }
   | { readonly _tag: "Ended"; readonly completed: boolean; readonly progressed: boolean }
 
 const decodeOutput = Schema.decodeUnknownOption(OutputStream)
 const decodeCompletion = Schema.decodeUnknownOption(CompletionEvent)
 const MIN_RECONNECT = Duration.millis(500)
 const MAX_RETRY_AFTER_MS = 10_000
+
+/** How long to wait before reconnecting: what `Retry-After` asks, at least 0.5 s (spec §1.5), at most 10 s. */
+const retryAfter = (header: string | undefined) =>
+  Math.min(Math.max(parseRetryAfter(header) ?? 0, Duration.toMillis(MIN_RECONNECT)), MAX_RETRY_AFTER_MS)
 const DRAIN_ATTEMPTS = 3
 const REPLAYED_CHUNKS = 1024
+/** Connections in a row that failed (5xx) or brought no event before the waiter is left to poll. */
+const MAX_IDLE_CONNECTIONS = 30
 
 export const makeOperationCompletionEvents = Effect.gen(function*() {
   const http = yield* makeContreeHttp
@@ -72,9 +78,13 @@ export const makeOperationCompletionEvents = Effect.gen(function*() {
         return { _tag: "Unavailable" } as Connection
       }
       if (status === 425 || status === 410) {
-        return { _tag: "RetryAfter", ms: Math.min(parseRetryAfter(response.headers["retry-after"]) ?? 500, MAX_RETRY_AFTER_MS) } as Connection
+        return { _tag: "RetryAfter", ms: retryAfter(response.headers["retry-after"]), failed: false } as Connection
       }
-      if (status >= 300) return yield* Effect.fail(http.fail({ method: "GET", path }, "Server", `event stream answered ${status}`, status))
+      // A server error is worth a reconnect, a few times (`follow` counts them); any other refusal ends the following.
+      if (status >= 500) return { _tag: "RetryAfter", ms: retryAfter(response.headers["retry-after"]), failed: true } as Connection
+      if (status >= 300) {
+        return yield* Effect.fail(http.fail({ method: "GET", path }, reasonForStatus(status), `the event stream answered ${status}`, status))
+      }
       const decoders = { stdout: new TextDecoder("utf-8"), stderr: new TextDecoder("utf-8") }
       let completed = false
       let progressed = false
@@ -122,8 +132,15 @@ export const makeOperationCompletionEvents = Effect.gen(function*() {
     Effect.gen(function*() {
       const lastId = yield* Ref.make<number | undefined>(undefined)
       let drainsLeft: number | undefined
+      let idle = 0
       while (true) {
+        if (idle > MAX_IDLE_CONNECTIONS) {
+          return yield* Effect.fail(http.fail({ method: "GET", path: operationEvents.path }, "Unavailable", `no events after ${idle} attempts`))
+        }
         const connection = yield* connect(id, lastId, drainsLeft === undefined, publish)
+        // "Not ready yet" (425) is no failure: an operation may wait in a queue for long.
+        if (connection._tag === "Ended") idle = connection.progressed ? 0 : idle + 1
+        else if (connection._tag === "RetryAfter" && connection.failed) idle++
         if (connection._tag === "Unavailable") {
           yield* Ref.set(unavailable, true)
           yield* Effect.logInfo("the ConTree API has no operation events here; waits poll instead")

@@ -72,6 +72,14 @@ describe("OperationCompletionEvents", () => {
       assert.isDefined(asked.at(-1)?.headers["last-event-id"])
     }).pipe(Effect.provide(layer(current))))
 
+  it.live("reconnects after a server error on the stream (5xx), and still answers with the whole output", () =>
+    Effect.gen(function*() {
+      current.injectFault({ method: "GET", path: /\/events$/, status: 503, times: 2 })
+      const { op, chunks } = yield* follow("echo after-errors")
+      assert.strictEqual(op.status, "SUCCESS")
+      assert.deepStrictEqual(chunks, [{ stream: "stdout", text: "after-errors\n" }])
+    }).pipe(Effect.provide(layer(current))))
+
   it.live("a server without events (404 for an operation that exists) is remembered: no answer, no output, no second ask", () =>
     Effect.gen(function*() {
       const completion = yield* OperationCompletion
