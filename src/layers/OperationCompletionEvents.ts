@@ -39,6 +39,13 @@ type Connection =
   | { readonly _tag: "RetryAfter"; readonly ms: number; readonly failed: boolean }
   | { readonly _tag: "Ended"; readonly completed: boolean; readonly progressed: boolean }
 
+const unavailableHere: Connection = { _tag: "Unavailable" }
+const retryLater = (ms: number, failed: boolean): Connection => ({ _tag: "RetryAfter", ms, failed })
+const ended = (completed: boolean, progressed: boolean): Connection => ({ _tag: "Ended", completed, progressed })
+
+/** One text decoder per stream for a whole operation: a character split across chunks (or reconnects) stays whole. */
+type Decoders = Record<OutputChunk["stream"], InstanceType<typeof TextDecoder>>
+
 const decodeOutput = Schema.decodeUnknownOption(OutputStream)
 const decodeCompletion = Schema.decodeUnknownOption(CompletionEvent)
 const MIN_RECONNECT = Duration.millis(500)
@@ -61,7 +68,13 @@ export const makeOperationCompletionEvents = Effect.gen(function*() {
   const lock = yield* Effect.makeSemaphore(1)
 
   /** One connection: frames are read until `completion` or the end of the body; `lastId` advances with each event. */
-  const connect = (id: string, lastId: Ref.Ref<number | undefined>, follow: boolean, publish: (chunk: OutputChunk) => Effect.Effect<void>) =>
+  const connect = (
+    id: string,
+    lastId: Ref.Ref<number | undefined>,
+    follow: boolean,
+    decoders: Decoders,
+    publish: (chunk: OutputChunk) => Effect.Effect<void>
+  ): Effect.Effect<Connection, ContreeApiError> =>
     Effect.gen(function*() {
       const after = yield* Ref.get(lastId)
       const path = operationEvents.path.replace(":uuid", encodeURIComponent(id))
@@ -72,20 +85,18 @@ export const makeOperationCompletionEvents = Effect.gen(function*() {
       )
       const response = yield* http.send({ method: "GET", path }, request, Effect.succeed, () => true)
       const status = response.status
+      if (status >= 300) yield* Effect.ignore(response.text)
       if (operationEvents.unavailableStatuses.includes(status)) {
         // A 404 may be about the operation rather than the route: only an operation that exists proves the route missing.
         if (status === 404 && (yield* Effect.either(client.getOperation(id)))._tag === "Left") return yield* Effect.never
-        return { _tag: "Unavailable" } as Connection
+        return unavailableHere
       }
-      if (status === 425 || status === 410) {
-        return { _tag: "RetryAfter", ms: retryAfter(response.headers["retry-after"]), failed: false } as Connection
-      }
+      if (status === 425 || status === 410) return retryLater(retryAfter(response.headers["retry-after"]), false)
       // A server error is worth a reconnect, a few times (`follow` counts them); any other refusal ends the following.
-      if (status >= 500) return { _tag: "RetryAfter", ms: retryAfter(response.headers["retry-after"]), failed: true } as Connection
+      if (status >= 500) return retryLater(retryAfter(response.headers["retry-after"]), true)
       if (status >= 300) {
         return yield* Effect.fail(http.fail({ method: "GET", path }, reasonForStatus(status), `the event stream answered ${status}`, status))
       }
-      const decoders = { stdout: new TextDecoder("utf-8"), stderr: new TextDecoder("utf-8") }
       let completed = false
       let progressed = false
       const onFrame = (frame: SseFrame): Effect.Effect<boolean> =>
@@ -114,7 +125,7 @@ export const makeOperationCompletionEvents = Effect.gen(function*() {
         // A body that breaks off is resumed like one that ends.
         Effect.catchAll((error) => Effect.logDebug(`event stream of ${id} broke off: ${error.message}`))
       )
-      return { _tag: "Ended", completed, progressed } as Connection
+      return ended(completed, progressed)
     })
 
   /** The operation once the server says it is terminal (it may lag the completion event by a moment); else polling decides. */
@@ -131,13 +142,14 @@ export const makeOperationCompletionEvents = Effect.gen(function*() {
   const follow = (id: string, publish: (chunk: OutputChunk) => Effect.Effect<void>): Effect.Effect<Option.Option<Operation>, ContreeApiError> =>
     Effect.gen(function*() {
       const lastId = yield* Ref.make<number | undefined>(undefined)
+      const decoders: Decoders = { stdout: new TextDecoder("utf-8"), stderr: new TextDecoder("utf-8") }
       let drainsLeft: number | undefined
       let idle = 0
       while (true) {
         if (idle > MAX_IDLE_CONNECTIONS) {
           return yield* Effect.fail(http.fail({ method: "GET", path: operationEvents.path }, "Unavailable", `no events after ${idle} attempts`))
         }
-        const connection = yield* connect(id, lastId, drainsLeft === undefined, publish)
+        const connection = yield* connect(id, lastId, drainsLeft === undefined, decoders, publish)
         // "Not ready yet" (425) is no failure: an operation may wait in a queue for long.
         if (connection._tag === "Ended") idle = connection.progressed ? 0 : idle + 1
         else if (connection._tag === "RetryAfter" && connection.failed) idle++
