@@ -3,6 +3,7 @@ import { Effect, Layer, Option, Stream } from "effect"
 import { createReadStream } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { type Call, endpointRequest, type EndpointInput, successSchema } from "../api/ApiRequest.js"
+import { FileLookupAnswer, filesOfAnswer } from "../api/ApiSchemas.js"
 import * as Api from "../api/ContreeApi.js"
 import { idFromLocation } from "../api/HandWrittenRoutes.js"
 import { isLoopbackHost, parseLocalImportUrl } from "../domain/RegistryUrl.js"
@@ -12,7 +13,7 @@ import { ContreeClient, type UploadBody } from "../services/ContreeClient.js"
 import type { ContreeConfig } from "../services/ContreeConfig.js"
 import type { ContreeApiError } from "../services/ContreeError.js"
 import { makeContreeHttp } from "./ContreeHttp.js"
-import { makeFileLookup } from "./FileLookupHttp.js"
+import { makeFileLookup, uploadedFile } from "./FileLookupHttp.js"
 
 /**
  * The cloud backend: ConTree REST API v1 over HTTP. Each request (method, path, query string, JSON
@@ -110,7 +111,17 @@ export const makeContreeClientHttp = Effect.gen(function*() {
     fileExists: (uuid, path) => exists(Api.downloadExists, { path: { uuid }, urlParams: { path } }),
     uploadFile: (body) => {
       const { call, request } = endpointRequest(Api.uploadFile, {})
-      return Effect.flatMap(uploadRequest(request, body), (upload) => send(call, upload, decode(call, successSchema(Api.uploadFile))))
+      // `FileResponse`, or the same in a `{"file": …}`/`{"files": [...]}` envelope, as newer clients accept.
+      return Effect.flatMap(uploadRequest(request, body), (upload) =>
+        send(call, upload, (response) =>
+          decode(call, FileLookupAnswer)(response).pipe(
+            Effect.flatMap((answer) =>
+              Option.match(Option.fromNullable(filesOfAnswer(answer)[0]), {
+                onNone: () => Effect.fail(fail(call, "Decode", "the ConTree API answered the upload with no file", response.status)),
+                onSome: (file) => Effect.succeed(uploadedFile(file))
+              })
+            )
+          )))
     },
     // By path on the current generation, by query on the older one (`FileLookupHttp`).
     findFileByHash: files.findFileByHash,

@@ -36,14 +36,15 @@ interface QueryAnswer {
   readonly files: ReadonlyArray<FileRecord>
 }
 
-const uploaded = (file: FileRecord): UploadedFile => ({
+/** The three fields callers use, whatever else the server sent. */
+export const uploadedFile = (file: FileRecord): UploadedFile => ({
   uuid: file.uuid,
   sha256: file.sha256,
   ...(file.size === undefined ? {} : { size: file.size })
 })
 
 const withHash = (files: ReadonlyArray<FileRecord>, sha256: string) =>
-  Option.map(Option.fromNullable(files.find((file) => file.sha256.toLowerCase() === sha256.toLowerCase())), uploaded)
+  Option.map(Option.fromNullable(files.find((file) => file.sha256.toLowerCase() === sha256.toLowerCase())), uploadedFile)
 
 const withUuid = (files: ReadonlyArray<FileRecord>, uuid: string) => files.some((file) => file.uuid === uuid)
 

@@ -221,3 +221,15 @@ describe("ContreeClientLive, the current generation's spawn fields", () => {
       )
     }))
 })
+
+describe("ContreeClientLive, uploads", () => {
+  it.effect("reads the upload's answer bare or in the {file}/{files} envelopes", () =>
+    Effect.gen(function*() {
+      for (const body of [file, { file }, { files: [file] }]) {
+        const { result } = yield* session(() => json(body, 201), (c) => c.uploadFile({ _tag: "Bytes", bytes: new Uint8Array([1, 2, 3]) }))
+        assert.deepStrictEqual(result, { uuid: "f-1", sha256: SHA, size: 3 }, JSON.stringify(body))
+      }
+      const { result } = yield* session(() => json({ files: [] }, 201), (c) => Effect.flip(c.uploadFile({ _tag: "Bytes", bytes: new Uint8Array([1]) })))
+      assert.strictEqual(result.reason, "Decode")
+    }))
+})
