@@ -207,6 +207,7 @@ export const makeOperationCompletionEvents = Effect.gen(function*() {
     awaitTerminal: (id) =>
       Effect.flatMap(Ref.get(unavailable), (none) => none ? Effect.never : Effect.flatMap(followerFor(id), (f) => Deferred.await(f.done))),
     progress: () => Stream.empty,
+    following: (id) => Effect.map(Ref.get(unavailable), (none) => !none && followers.has(id)),
     output: (id) =>
       Stream.unwrapScoped(Effect.gen(function*() {
         if (yield* Ref.get(unavailable)) return Stream.empty

@@ -16,6 +16,8 @@ interface Poller {
 }
 
 const OPERATION = "operation"
+/** Extra time between polls while a backend's feed (the cloud's event stream) follows the operation. */
+const FOLLOWED_POLL = Duration.seconds(5)
 const encodeOperation = Schema.encodeSync(Operation)
 const decodeOperation = Schema.decodeUnknownOption(Operation)
 
@@ -54,7 +56,7 @@ export const makeOperationWaiter = (completion: Option.Option<OperationCompletio
 
   const get = (id: string) => Effect.flatMap(cached(id), Option.match({ onSome: Effect.succeed, onNone: () => fetch(id) }))
 
-  const pollUntilTerminal = (id: string, poller: Poller) =>
+  const pollUntilTerminal = (id: string, poller: Poller, following?: Effect.Effect<boolean>) =>
     Effect.gen(function*() {
       const delays = yield* Schedule.driver(policy.poll)
       while (true) {
@@ -62,6 +64,8 @@ export const makeOperationWaiter = (completion: Option.Option<OperationCompletio
         yield* Effect.forEach(poller.listeners, (listener) => listener(op), { discard: true })
         if (op.isTerminal) return op
         yield* Effect.orDie(delays.next(undefined))
+        // While the backend's feed follows the operation, polls are only a safety net.
+        if (following !== undefined && (yield* following)) yield* Effect.sleep(FOLLOWED_POLL)
       }
     })
 
@@ -78,7 +82,7 @@ export const makeOperationWaiter = (completion: Option.Option<OperationCompletio
         const relayWork = Effect.raceFirst(relay(announced.progress(id), poller.workListeners), relay(announced.output(id), poller.outputListeners))
         return Effect.raceFirst(
           announced.awaitTerminal(id).pipe(Effect.tap(remember)),
-          Effect.raceFirst(pollUntilTerminal(id, poller), relayWork)
+          Effect.raceFirst(pollUntilTerminal(id, poller, announced.following?.(id)), relayWork)
         )
       }
     })

@@ -30,4 +30,9 @@ export class OperationCompletion extends Context.Tag("contree/OperationCompletio
    * the backend keeps it); ends when the operation does, or at once when the backend cannot tell.
    */
   readonly output: (operationId: string) => Stream.Stream<OutputChunk>
+  /**
+   * Optional: true while the backend's own feed follows the operation (the cloud's event stream);
+   * the waiter's polling is then only a slow safety net. Absent: the waiter polls at its usual pace.
+   */
+  readonly following?: ((operationId: string) => Effect.Effect<boolean>) | undefined
 }>() {}

@@ -116,6 +116,38 @@ describe("OperationWaiterLive", () => {
       assert.strictEqual(result.status, "SUCCESS")
     }))
 
+  it.effect("polls only as a slow safety net while the backend's feed follows the operation (the cloud's events)", () => {
+    const api = makeApi((id) => running(id))
+    let following = true
+    const completion = Layer.succeed(OperationCompletion, {
+      awaitTerminal: () => Effect.never,
+      progress: () => Stream.empty,
+      output: () => Stream.empty,
+      following: () => Effect.sync(() => following)
+    })
+    return Effect.gen(function*() {
+      const waiter = yield* OperationWaiter
+      const fiber = yield* Effect.fork(waiter.wait("op-1"))
+      yield* settle()
+      // The usual pace (policy(): every second) would have polled 5 times by now.
+      for (let i = 0; i < 4; i++) yield* TestClock.adjust("1 second").pipe(Effect.zipRight(settle()))
+      assert.strictEqual(getsOf(api.state.gets, "op-1"), 1)
+      yield* TestClock.adjust("3 seconds").pipe(Effect.zipRight(settle()))
+      assert.strictEqual(getsOf(api.state.gets, "op-1"), 2)
+      following = false
+      // The safety-net sleep already begun ends; then the usual pace again.
+      for (let i = 0; i < 6; i++) yield* TestClock.adjust("1 second").pipe(Effect.zipRight(settle()))
+      const polled = getsOf(api.state.gets, "op-1")
+      for (let i = 0; i < 3; i++) yield* TestClock.adjust("1 second").pipe(Effect.zipRight(settle()))
+      assert.strictEqual(getsOf(api.state.gets, "op-1"), polled + 3)
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(OperationWaiterNotified.pipe(
+      Layer.provideMerge(Layer.mergeAll(api.layer, ContreeCacheSqlite(":memory:"), completion)),
+      Layer.provide(policy()),
+      Layer.orDie
+    )))
+  })
+
   it.effect("reports each status seen to onProgress", () => {
     const api = makeApi((id, n) => n < 3 ? running(id) : finishedRun({ uuid: id }))
     return Effect.gen(function*() {
