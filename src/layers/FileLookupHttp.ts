@@ -23,6 +23,7 @@ import { endpointRequest } from "../api/ApiRequest.js"
 import { FileLookupAnswer, type FileRecord, filesOfAnswer, isFileListing } from "../api/ApiSchemas.js"
 import * as Api from "../api/ContreeApi.js"
 import type { UploadedFile } from "../domain/Inspect.js"
+import type { ContreeApiError } from "../services/ContreeError.js"
 import type { ContreeHttp } from "./ContreeHttp.js"
 
 export type FilesGeneration = "unknown" | "current" | "legacy"
@@ -62,7 +63,7 @@ export const makeFileLookup = (http: ContreeHttp) =>
       return http.send(
         call,
         method === "GET" ? HttpClientRequest.acceptJson(request) : request,
-        (response): Effect.Effect<PathAnswer, ReturnType<typeof http.fail>> => {
+        (response): Effect.Effect<PathAnswer, ContreeApiError> => {
           if (response.status === 404 || response.status === 405) return Effect.succeed({ _tag: "Status", status: response.status })
           if (method === "HEAD") return Effect.succeed({ _tag: "Found", file: Option.none() })
           return http.decode(call, FileLookupAnswer)(response).pipe(
@@ -79,7 +80,7 @@ export const makeFileLookup = (http: ContreeHttp) =>
       return http.send(
         call,
         HttpClientRequest.acceptJson(request),
-        (response): Effect.Effect<QueryAnswer, ReturnType<typeof http.fail>> =>
+        (response): Effect.Effect<QueryAnswer, ContreeApiError> =>
           response.status === 404
             ? Effect.succeed({ listing: false, files: [] })
             : Effect.map(http.decode(call, FileLookupAnswer)(response), (answer) => ({ listing: isFileListing(answer), files: filesOfAnswer(answer) })),
@@ -91,7 +92,7 @@ export const makeFileLookup = (http: ContreeHttp) =>
     const probe = (query: { readonly sha256: string } | { readonly uuid: string }) =>
       Effect.tap(byQuery(query), (answer) => settle(answer.listing ? "current" : "legacy"))
 
-    const findFileByHash = (sha256: string): Effect.Effect<Option.Option<UploadedFile>, ReturnType<typeof http.fail>> =>
+    const findFileByHash = (sha256: string): Effect.Effect<Option.Option<UploadedFile>, ContreeApiError> =>
       Effect.gen(function*() {
         const known = yield* Ref.get(generation)
         if (known === "legacy") return withHash((yield* byQuery({ sha256 })).files, sha256)
