@@ -171,3 +171,24 @@ export const GrepResult = Schema.Struct({
   truncated: Schema.Boolean
 })
 export type GrepResult = typeof GrepResult.Type
+
+/**
+ * What a file lookup may answer, as a careful client reads it: one file (`GET /files/{sha256}`, or
+ * the older generation's `GET /files?sha256=`), the `{"file": …}` envelope, or a listing
+ * (`{"files": […]}` or a bare array), which is what a current-generation server answers to the
+ * older query whatever it asks (spec §1.7). Newer clients unwrap the envelopes too.
+ */
+export const FileLookupAnswer = Schema.Union(
+  FileRecord,
+  Schema.Struct({ file: FileRecord }),
+  FileList,
+  Schema.Array(FileRecord)
+)
+export type FileLookupAnswer = typeof FileLookupAnswer.Type
+
+/** Whether an answer is a listing (the current generation's answer to `GET /files?…`), not one file. */
+export const isFileListing = (answer: FileLookupAnswer): boolean => !("uuid" in answer) && !("file" in answer)
+
+/** The files an answer holds: one, or a page. */
+export const filesOfAnswer = (answer: FileLookupAnswer): ReadonlyArray<FileRecord> =>
+  "uuid" in answer ? [answer] : "file" in answer ? [answer.file] : "files" in answer ? answer.files : answer

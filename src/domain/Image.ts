@@ -7,7 +7,9 @@ export const Timestamp = Schema.Union(Schema.String, Schema.Number)
 export class Image extends Schema.Class<Image>("Image")({
   uuid: Schema.String,
   tag: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
-  created_at: Schema.optionalWith(Timestamp, { default: () => "" })
+  created_at: Schema.optionalWith(Timestamp, { default: () => "" }),
+  /** The operation that made it; null for images from another namespace or not made by an operation (current generation). */
+  operation_uuid: Schema.optional(Schema.NullOr(Schema.String))
 }) {}
 
 export const ImageList = Schema.Struct({ images: Schema.Array(Image) })

@@ -15,7 +15,11 @@ export class FileItem extends Schema.Class<FileItem>("FileItem")({
   is_symlink: flag,
   is_socket: flag,
   is_fifo: flag,
-  symlink_to: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => "" })
+  symlink_to: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => "" }),
+  /** Numeric owner, group and link count (current generation; `owner`/`group` may be names there). */
+  uid: Schema.optional(Schema.Number),
+  gid: Schema.optional(Schema.Number),
+  nlink: Schema.optional(Schema.Number)
 }) {}
 
 export class DirectoryListing extends Schema.Class<DirectoryListing>("DirectoryListing")({

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { droppable, tolerant } from "./Lenient.js"
 import { OutputStream } from "./OutputStream.js"
 
 const withDefault = <S extends Schema.Schema.Any>(schema: S, value: Schema.Schema.Type<S>) =>
@@ -23,35 +24,65 @@ export class ProcessExitState extends Schema.Class<ProcessExitState>("ProcessExi
   timed_out: withDefault(Schema.Boolean, false)
 }) {}
 
+/** A resource figure; one that drifted (a string, say) reads as unknown (-1) instead of failing the result. */
+const figure = () => withDefault(tolerant(Schema.Number, () => -1), -1)
+
 export class ConsumedResources extends Schema.Class<ConsumedResources>("ConsumedResources")({
-  block_input: withDefault(Schema.Number, -1),
-  block_output: withDefault(Schema.Number, -1),
-  cost: withDefault(Schema.Number, -1),
-  elapsed_time: withDefault(Schema.Number, -1),
-  involuntary_switches: withDefault(Schema.Number, -1),
-  max_rss: withDefault(Schema.Number, -1),
-  monotonic_time: withDefault(Schema.Number, -1),
-  page_faults: withDefault(Schema.Number, -1),
-  page_faults_io: withDefault(Schema.Number, -1),
-  shared_memory: withDefault(Schema.Number, -1),
-  signals: withDefault(Schema.Number, -1),
-  swaps: withDefault(Schema.Number, -1),
-  system_cpu_time: withDefault(Schema.Number, -1),
-  unshared_memory: withDefault(Schema.Number, -1),
-  user_cpu_time: withDefault(Schema.Number, -1),
-  voluntary_switches: withDefault(Schema.Number, -1)
+  block_input: figure(),
+  block_output: figure(),
+  cost: figure(),
+  elapsed_time: figure(),
+  involuntary_switches: figure(),
+  max_rss: figure(),
+  monotonic_time: figure(),
+  page_faults: figure(),
+  page_faults_io: figure(),
+  shared_memory: figure(),
+  signals: figure(),
+  swaps: figure(),
+  system_cpu_time: figure(),
+  unshared_memory: figure(),
+  user_cpu_time: figure(),
+  voluntary_switches: figure(),
+  /** Bytes the run wrote to its layer (newer servers). */
+  layer_bytes: Schema.optional(Schema.NullOr(Schema.Number))
 }) {}
 
 export class InstanceResult extends Schema.Class<InstanceResult>("InstanceResult")({
-  resources: Schema.optionalWith(ConsumedResources, { default: () => new ConsumedResources({}), nullable: true }),
+  resources: Schema.optionalWith(tolerant(ConsumedResources, () => new ConsumedResources({})), {
+    default: () => new ConsumedResources({}),
+    nullable: true
+  }),
   state: Schema.optionalWith(ProcessExitState, { default: () => new ProcessExitState({}), nullable: true }),
   stdout: Schema.optionalWith(OutputStream, { default: () => new OutputStream({}), nullable: true }),
   stderr: Schema.optionalWith(OutputStream, { default: () => new OutputStream({}), nullable: true })
 }) {}
 
+/** An environment: a `null` value unsets a variable an earlier run baked into the image (`preserve_env`). */
+export const Environment = Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.String) })
+export type Environment = typeof Environment.Type
+
+/** `resources_limits` of a spawn (current generation). */
+export const ResourceLimits = Schema.Struct({ max_layer_bytes: Schema.optional(Schema.Int) })
+
+/** `networking` of a spawn (current generation): outbound network access; the server's default is on. */
+export const Networking = Schema.Struct({ enabled: Schema.Boolean })
+
+/** The current generation's optional spawn fields: sent only when set, so an older server sees the same body as before. */
+const newerSpawnFields = {
+  /** The process's user and group (server default 0). */
+  uid: Schema.optional(Schema.Int),
+  gid: Schema.optional(Schema.Int),
+  /** Bake `env` into the result image, for later runs on it. */
+  preserve_env: Schema.optional(Schema.Boolean),
+  resources_limits: Schema.optional(ResourceLimits),
+  networking: Schema.optional(Networking)
+}
+
 /**
  * The body of `POST /instances`. Every field is sent explicitly (server defaults differ from ours),
- * except `cwd`: absent, the server picks it (the local engine: the image's working directory; ConTree: `/root`).
+ * except `cwd`: absent, the server picks it (the local engine: the image's working directory; ConTree: `/root`),
+ * and the current generation's fields, sent only when set.
  */
 export const SpawnRequest = Schema.Struct({
   command: Schema.String,
@@ -59,37 +90,16 @@ export const SpawnRequest = Schema.Struct({
   hostname: Schema.String,
   args: Schema.Array(Schema.String),
   shell: Schema.Boolean,
-  env: Schema.Record({ key: Schema.String, value: Schema.String }),
+  env: Environment,
   cwd: Schema.optional(Schema.String),
   disposable: Schema.Boolean,
   stdin: OutputStream,
   timeout: Schema.Int,
   truncate_output_at: Schema.Int,
-  files: Schema.Record({ key: Schema.String, value: InstanceFileSpec })
+  files: Schema.Record({ key: Schema.String, value: InstanceFileSpec }),
+  ...newerSpawnFields
 })
 export type SpawnRequest = typeof SpawnRequest.Type
-
-/** The spawn request as echoed in an operation's metadata, plus the process result once it ended. */
-export const InstanceMetadata = Schema.Struct({
-  command: Schema.String,
-  image: Schema.String,
-  hostname: Schema.optional(Schema.NullOr(Schema.String)),
-  args: Schema.optional(Schema.NullOr(Schema.Array(Schema.String))),
-  shell: Schema.optional(Schema.NullOr(Schema.Boolean)),
-  env: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.String }))),
-  cwd: Schema.optional(Schema.NullOr(Schema.String)),
-  disposable: Schema.optional(Schema.NullOr(Schema.Boolean)),
-  timeout: Schema.optional(Schema.NullOr(Schema.Number)),
-  truncate_output_at: Schema.optional(Schema.NullOr(Schema.Number)),
-  stdin: Schema.optional(Schema.NullOr(OutputStream)),
-  files: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: InstanceFileSpec }))),
-  result: Schema.optionalWith(Schema.NullOr(InstanceResult), { default: () => null })
-})
-export type InstanceMetadata = typeof InstanceMetadata.Type
-
-/** Absent and null both take the server's default, as clients serialise unset fields either way. */
-const serverDefault = <S extends Schema.Schema.Any>(schema: S, value: () => Schema.Schema.Type<S>) =>
-  Schema.optionalWith(schema, { default: value, nullable: true })
 
 /** An octal string ("0644", "0o100644") or an integer, as clients send either; kept as four octal digits when an integer. */
 const FileMode = Schema.Union(
@@ -101,9 +111,49 @@ const FileMode = Schema.Union(
   })
 )
 
+/** An injected file as echoed: `mode` a string or an integer (normalised to four octal digits), owner ids possibly null. */
+const EchoedFileSpec = Schema.Struct({
+  uuid: Schema.String,
+  mode: droppable(Schema.NullOr(FileMode)),
+  uid: droppable(Schema.NullOr(Schema.Number)),
+  gid: droppable(Schema.NullOr(Schema.Number))
+})
+
 /**
- * `POST /instances` as a server accepts it (spec §3.12): only `command` and `image` are required,
- * every other field takes the server default, unknown fields (`result`, `preserve_env`) are ignored.
+ * The spawn request as echoed in an operation's metadata, plus the process result once it ended.
+ * Only `command` and `image` must decode: every other echoed field is dropped when its shape
+ * drifted, and a result that cannot be read at all is null, so the rest stays readable.
+ */
+export const InstanceMetadata = Schema.Struct({
+  command: Schema.String,
+  image: Schema.String,
+  hostname: droppable(Schema.NullOr(Schema.String)),
+  args: droppable(Schema.NullOr(Schema.Array(Schema.String))),
+  shell: droppable(Schema.NullOr(Schema.Boolean)),
+  env: droppable(Schema.NullOr(Environment)),
+  cwd: droppable(Schema.NullOr(Schema.String)),
+  disposable: droppable(Schema.NullOr(Schema.Boolean)),
+  timeout: droppable(Schema.NullOr(Schema.Number)),
+  truncate_output_at: droppable(Schema.NullOr(Schema.Number)),
+  stdin: droppable(Schema.NullOr(OutputStream)),
+  files: droppable(Schema.NullOr(Schema.Record({ key: Schema.String, value: EchoedFileSpec }))),
+  uid: droppable(Schema.NullOr(Schema.Number)),
+  gid: droppable(Schema.NullOr(Schema.Number)),
+  preserve_env: droppable(Schema.NullOr(Schema.Boolean)),
+  resources_limits: droppable(Schema.NullOr(Schema.Struct({ max_layer_bytes: Schema.optional(Schema.NullOr(Schema.Number)) }))),
+  networking: droppable(Schema.NullOr(Schema.Struct({ enabled: Schema.optional(Schema.NullOr(Schema.Boolean)) }))),
+  result: Schema.optionalWith(tolerant(Schema.NullOr(InstanceResult), () => null), { default: () => null })
+})
+export type InstanceMetadata = typeof InstanceMetadata.Type
+
+/** Absent and null both take the server's default, as clients serialise unset fields either way. */
+const serverDefault = <S extends Schema.Schema.Any>(schema: S, value: () => Schema.Schema.Type<S>) =>
+  Schema.optionalWith(schema, { default: value, nullable: true })
+
+/**
+ * `POST /instances` as a server accepts it (spec §3.12, current §1.4): only `command` and `image` are
+ * required, every other field takes the server default (the current generation's are left absent,
+ * each server applies its own), unknown fields (`result`) are ignored.
  * Decodes to the same type as `SpawnRequest`, which clients send in full.
  */
 export const SpawnRequestBody = Schema.Struct({
@@ -112,7 +162,7 @@ export const SpawnRequestBody = Schema.Struct({
   hostname: serverDefault(Schema.String, () => "linuxkit"),
   args: serverDefault(Schema.Array(Schema.String), () => []),
   shell: serverDefault(Schema.Boolean, () => false),
-  env: serverDefault(Schema.Record({ key: Schema.String, value: Schema.String }), () => ({})),
+  env: serverDefault(Environment, () => ({})),
   // Absent: the image's working directory, else /root (the engine decides, as it knows the image).
   cwd: Schema.optionalWith(Schema.String, { nullable: true }),
   disposable: serverDefault(Schema.Boolean, () => false),
@@ -130,5 +180,10 @@ export const SpawnRequestBody = Schema.Struct({
       })
     }),
     () => ({})
-  )
+  ),
+  uid: Schema.optionalWith(Schema.Int, { nullable: true }),
+  gid: Schema.optionalWith(Schema.Int, { nullable: true }),
+  preserve_env: Schema.optionalWith(Schema.Boolean, { nullable: true }),
+  resources_limits: Schema.optionalWith(ResourceLimits, { nullable: true }),
+  networking: Schema.optionalWith(Networking, { nullable: true })
 })

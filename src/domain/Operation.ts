@@ -1,6 +1,20 @@
 import { Schema } from "effect"
 import { Timestamp } from "./Image.js"
 import { InstanceMetadata } from "./Instance.js"
+import { droppable, tolerant } from "./Lenient.js"
+
+/**
+ * The current generation's accounting of an operation (summary and response alike): bytes written
+ * to the result layer, CPU seconds, peak memory, the source image (null for imports) and the
+ * result image (set on SUCCESS). Each is dropped when its shape drifted, never failing the operation.
+ */
+const accounting = {
+  image_size: droppable(Schema.NullOr(Schema.Number)),
+  consumed_cpu: droppable(Schema.NullOr(Schema.Number)),
+  consumed_memory: droppable(Schema.NullOr(Schema.Number)),
+  image_uuid: droppable(Schema.NullOr(Schema.String)),
+  result_image_uuid: droppable(Schema.NullOr(Schema.String))
+}
 
 export const OperationStatus = Schema.Literal("PENDING", "ASSIGNED", "EXECUTING", "SUCCESS", "FAILED", "CANCELLED")
 export type OperationStatus = typeof OperationStatus.Type
@@ -46,7 +60,7 @@ export class Operation extends Schema.Class<Operation>("Operation")({
   kind: OperationKind,
   error: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
   created_at: Schema.optional(Timestamp),
-  duration: Schema.optionalWith(Schema.Number, { default: () => 0, nullable: true }),
+  duration: Schema.optionalWith(tolerant(Schema.Number, () => 0), { default: () => 0, nullable: true }),
   metadata: Schema.optionalWith(
     Schema.NullOr(Schema.Union(InstanceMetadata, ImportMetadata, Schema.Unknown.pipe(Schema.transform(Schema.Null, {
       strict: true,
@@ -55,8 +69,8 @@ export class Operation extends Schema.Class<Operation>("Operation")({
     })))),
     { default: () => null }
   ),
-  result: Schema.optionalWith(Schema.NullOr(OperationResult), { default: () => null }),
-  result_image_uuid: Schema.optional(Schema.NullOr(Schema.String))
+  result: Schema.optionalWith(tolerant(Schema.NullOr(OperationResult), () => null), { default: () => null }),
+  ...accounting
 }) {
   get isTerminal(): boolean {
     return isTerminal(this.status)
@@ -79,9 +93,8 @@ export class OperationSummary extends Schema.Class<OperationSummary>("OperationS
   status: OperationStatus,
   error: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
   created_at: Schema.optionalWith(Timestamp, { default: () => "" }),
-  duration: Schema.optional(Schema.NullOr(Schema.Number)),
-  image_uuid: Schema.optional(Schema.NullOr(Schema.String)),
-  result_image_uuid: Schema.optional(Schema.NullOr(Schema.String))
+  duration: droppable(Schema.NullOr(Schema.Number)),
+  ...accounting
 }) {}
 
 /** Both generations: a bare array, or `{"operations": [...]}`. */

@@ -1,13 +1,15 @@
 import { Schema } from "effect"
+import { tolerant } from "./Lenient.js"
 
 /**
  * The API's `StreamRepr`: bytes carried as literal ASCII or as base64.
  * The encoding is always sent explicitly because the sources disagree on its default.
  */
 export class OutputStream extends Schema.Class<OutputStream>("OutputStream")({
-  value: Schema.optionalWith(Schema.String, { default: () => "" }),
-  encoding: Schema.optionalWith(Schema.Literal("ascii", "base64"), { default: () => "ascii" }),
-  truncated: Schema.optionalWith(Schema.Boolean, { default: () => false })
+  value: Schema.optionalWith(Schema.String, { default: () => "", nullable: true }),
+  // An encoding we do not know is read as text rather than losing the output around it.
+  encoding: Schema.optionalWith(tolerant(Schema.Literal("ascii", "base64"), () => "ascii" as const), { default: () => "ascii", nullable: true }),
+  truncated: Schema.optionalWith(tolerant(Schema.Boolean, () => false), { default: () => false, nullable: true })
 }) {}
 
 const isAscii = (bytes: Uint8Array): boolean => bytes.every((b) => b < 0x80)

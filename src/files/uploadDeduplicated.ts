@@ -36,7 +36,7 @@ export interface DeduplicatedUpload {
 
 /**
  * Makes sure the server has the content with this sha256, sending it only when needed: the store
- * answers first (an entry older than 24 h is re-checked by uuid), then a lookup by hash, and only
+ * answers first (an entry older than 24 h is re-checked by uuid, else by hash), then a lookup by hash, and only
  * then are the bytes sent (a `File` body is streamed from disk). Time comes from the Effect clock.
  */
 export const uploadDeduplicatedWith = (client: Context.Tag.Service<typeof ContreeClient>, store: KnownUploads) =>
@@ -50,8 +50,13 @@ export const uploadDeduplicatedWith = (client: Context.Tag.Service<typeof Contre
       if (now - known.value.verifiedAt < REVALIDATE_AFTER_MS) return { uuid: known.value.uuid, sha256, size, outcome: "known" as const }
       if (yield* client.fileUuidExists(known.value.uuid)) return yield* remember(known.value.uuid, "revalidated")
     }
+    // A server that cannot confirm a uuid (the current generation looks files up by hash only)
+    // answers false above: the hash lookup then confirms the same upload, or names another.
     const existing = yield* client.findFileByHash(sha256)
-    if (Option.isSome(existing)) return yield* remember(existing.value.uuid, "found")
+    if (Option.isSome(existing)) {
+      const same = Option.isSome(known) && known.value.uuid === existing.value.uuid
+      return yield* remember(existing.value.uuid, same ? "revalidated" : "found")
+    }
     const uploaded = yield* client.uploadFile(body)
     // What the server stored must be what was hashed: a file edited in between would otherwise be
     // remembered under the wrong content.

@@ -1,129 +1,29 @@
-import { type HttpApiEndpoint, HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { Duration, Effect, Layer, Option, ParseResult, Redacted, Schema, Stream } from "effect"
+import { type HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { Effect, Layer, Option, Stream } from "effect"
 import { createReadStream } from "node:fs"
 import { readFile } from "node:fs/promises"
-import { release } from "node:os"
-import { type Call, type DerivedRequest, endpointRequest, type EndpointInput, successSchema } from "../api/ApiRequest.js"
+import { type Call, endpointRequest, type EndpointInput, successSchema } from "../api/ApiRequest.js"
+import { FileLookupAnswer, filesOfAnswer } from "../api/ApiSchemas.js"
 import * as Api from "../api/ContreeApi.js"
-import { errorMessage, idFromLocation } from "../api/HandWrittenRoutes.js"
-import { redact } from "../domain/redact.js"
+import { idFromLocation } from "../api/HandWrittenRoutes.js"
 import { isLoopbackHost, parseLocalImportUrl } from "../domain/RegistryUrl.js"
-import { DirectoryListing, UploadedFile } from "../domain/Inspect.js"
+import { DirectoryListing } from "../domain/Inspect.js"
 import { operationListItems } from "../domain/Operation.js"
 import { ContreeClient, type UploadBody } from "../services/ContreeClient.js"
-import { ContreeConfig } from "../services/ContreeConfig.js"
-import { ContreeApiError, reasonForStatus } from "../services/ContreeError.js"
-import { parseRetryAfter, RetryPolicy, retryWhile } from "../services/RetryPolicy.js"
-import { serverName, version } from "../version.js"
-
-/** Whether replaying a request can do harm: a POST must not be sent twice after an unknown outcome. */
-const isIdempotent = (method: string) => method !== "POST"
-
-// Connection-level failures that happen before a request reaches the server; safe to replay for any method.
-const notSentCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"])
-const wasNotSent = (cause: unknown): boolean => {
-  for (let c: unknown = cause, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
-    const code = (c as { code?: unknown }).code
-    if (typeof code === "string" && notSentCodes.has(code)) return true
-  }
-  return false
-}
-
-class Retryable {
-  constructor(readonly error: ContreeApiError, readonly retry: boolean, readonly afterMs: number | undefined) {}
-}
-
-const userAgent = `${serverName}/${version} node/${process.versions.node} ${process.platform}/${release()}`
+import type { ContreeConfig } from "../services/ContreeConfig.js"
+import type { ContreeApiError } from "../services/ContreeError.js"
+import { makeContreeHttp } from "./ContreeHttp.js"
+import { makeFileLookup, uploadedFile } from "./FileLookupHttp.js"
 
 /**
  * The cloud backend: ConTree REST API v1 over HTTP. Each request (method, path, query string, JSON
  * body) and each decoder comes from an endpoint of `ContreeApi` (see `ApiRequest` for why not
- * `HttpApiClient`); `send` keeps the retry, timeout and error policy around them.
+ * `HttpApiClient`); `send` (`ContreeHttp`) keeps the retry, timeout and error policy around them.
  */
 export const makeContreeClientHttp = Effect.gen(function*() {
-  const config = yield* ContreeConfig
-  const policy = yield* RetryPolicy
-  const baseUrl = `${config.url.replace(/\/+$/, "")}/v1`
-  const http = (yield* HttpClient.HttpClient).pipe(
-    HttpClient.mapRequest((request) => {
-      const withBase = HttpClientRequest.prependUrl(request, baseUrl).pipe(HttpClientRequest.setHeader("user-agent", userAgent))
-      return Option.match(config.token, {
-        onNone: () => withBase,
-        onSome: (token) => HttpClientRequest.bearerToken(withBase, token)
-      })
-    })
-  )
-
-  // A server or proxy may echo the credentials in an error body; they never reach a message.
-  const secret = Option.getOrUndefined(Option.map(config.token, Redacted.value))
-
-  const fail = (call: Call, reason: ContreeApiError["reason"], message: string, status?: number) =>
-    new ContreeApiError({ reason, message: redact(message, secret), method: call.method, path: call.path, ...(status === undefined ? {} : { status }) })
-
-  const missingToken = (call: Call) =>
-    fail(
-      call,
-      "Unauthorized",
-      "No ConTree API token is configured. Put `token = <TOKEN>` under [DEFAULT] in ~/.config/contree/mcp.ini " +
-        "(or set CONTREE_MCP_TOKEN, or pass --token) and restart the server."
-    )
-
-  /**
-   * Sends one request and reads its response with `read`, all under the per-attempt timeout.
-   * 425 and 429 are retried for every method, honouring Retry-After; 5xx, time-outs and lost
-   * connections only for idempotent methods (or when nothing reached the server).
-   */
-  const send = <A>(
-    call: Call,
-    request: HttpClientRequest.HttpClientRequest,
-    read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, ContreeApiError>,
-    accept: (status: number) => boolean = (status) => status < 300
-  ): Effect.Effect<A, ContreeApiError> => {
-    const idempotent = isIdempotent(call.method)
-    const attempt = http.execute(request).pipe(
-      Effect.mapError((error) =>
-        new Retryable(fail(call, "Transport", `cannot reach the ConTree API: ${error.message}`), idempotent || wasNotSent(error.cause), undefined)
-      ),
-      Effect.flatMap((response) =>
-        accept(response.status)
-          ? read(response).pipe(Effect.mapError((error) => new Retryable(error, false, undefined)))
-          : response.text.pipe(
-            Effect.orElseSucceed(() => ""),
-            Effect.flatMap((body) => {
-              const status = response.status
-              const retry = status === 425 || status === 429 || (status >= 500 && idempotent)
-              return Effect.fail(
-                new Retryable(fail(call, reasonForStatus(status), errorMessage(status, body), status), retry, parseRetryAfter(response.headers["retry-after"]))
-              )
-            })
-          )
-      ),
-      Effect.timeoutFail({
-        duration: policy.requestTimeout,
-        onTimeout: () =>
-          new Retryable(fail(call, "Timeout", `no answer within ${Duration.format(policy.requestTimeout)}`), idempotent, undefined)
-      })
-    )
-    const schedule = retryWhile<Retryable>(policy)
-    return Option.isNone(config.token)
-      ? Effect.fail(missingToken(call))
-      : attempt.pipe(Effect.retry(schedule), Effect.mapError((r) => r.error), Effect.withSpan(`ContreeClient ${call.method} ${call.path}`))
-  }
-
-  const decode = <A, I>(call: Call, schema: Schema.Schema<A, I>) => (response: HttpClientResponse.HttpClientResponse) =>
-    response.json.pipe(
-      Effect.flatMap(Schema.decodeUnknown(schema)),
-      Effect.mapError((error) =>
-        fail(
-          call,
-          "Decode",
-          ParseResult.isParseError(error)
-            ? `unexpected response from the ConTree API: ${ParseResult.TreeFormatter.formatErrorSync(error)}`
-            : `unreadable response from the ConTree API: ${error.message}`,
-          response.status
-        )
-      )
-    )
+  const transport = yield* makeContreeHttp
+  const { config, fail, send, decode, callJson, streamed, exists } = transport
+  const files = yield* makeFileLookup(transport)
 
   const readBytes = (call: Call) => (response: HttpClientResponse.HttpClientResponse) =>
     response.arrayBuffer.pipe(
@@ -132,29 +32,6 @@ export const makeContreeClientHttp = Effect.gen(function*() {
     )
 
   const ignoreBody = () => Effect.void
-
-  /** A JSON call of `endpoint`, its answer decoded with `schema` (by default the endpoint's success schema). */
-  const callJson = <E extends HttpApiEndpoint.HttpApiEndpoint.Any, A = HttpApiEndpoint.HttpApiEndpoint.Success<E>>(
-    endpoint: E,
-    input: EndpointInput<E>,
-    schema = successSchema(endpoint) as unknown as Schema.Schema<A, any>
-  ) => {
-    const { call, request } = endpointRequest(endpoint, input)
-    return send(call, HttpClientRequest.acceptJson(request), decode(call, schema))
-  }
-
-  /** A body streamed: only the wait for response headers is timed; the body takes as long as it needs. */
-  const streamed = ({ call, request }: DerivedRequest) =>
-    send(call, request, Effect.succeed).pipe(
-      Effect.map((response) => response.stream.pipe(Stream.mapError((e) => fail(call, "Transport", `download interrupted: ${e.message}`)))),
-      Stream.unwrap
-    )
-
-  /** A HEAD check: 2xx is true, 404 false. */
-  const exists = <E extends HttpApiEndpoint.HttpApiEndpoint.Any>(endpoint: E, input: EndpointInput<E>) => {
-    const { call, request } = endpointRequest(endpoint, input)
-    return send(call, request, (r) => Effect.succeed(r.status < 300), (s) => s < 300 || s === 404)
-  }
 
   /** The operation id of a spawn or import: the body's uuid, else the last segment of Location. */
   const createOperation = <E extends typeof Api.spawnInstance | typeof Api.importImage>(endpoint: E, input: EndpointInput<E>) => {
@@ -234,30 +111,27 @@ export const makeContreeClientHttp = Effect.gen(function*() {
     fileExists: (uuid, path) => exists(Api.downloadExists, { path: { uuid }, urlParams: { path } }),
     uploadFile: (body) => {
       const { call, request } = endpointRequest(Api.uploadFile, {})
-      return Effect.flatMap(uploadRequest(request, body), (upload) => send(call, upload, decode(call, successSchema(Api.uploadFile))))
+      // `FileResponse`, or the same in a `{"file": …}`/`{"files": [...]}` envelope, as newer clients accept.
+      return Effect.flatMap(uploadRequest(request, body), (upload) =>
+        send(call, upload, (response) =>
+          decode(call, FileLookupAnswer)(response).pipe(
+            Effect.flatMap((answer) =>
+              Option.match(Option.fromNullable(filesOfAnswer(answer)[0]), {
+                onNone: () => Effect.fail(fail(call, "Decode", "the ConTree API answered the upload with no file", response.status)),
+                onSome: (file) => Effect.succeed(uploadedFile(file))
+              })
+            )
+          )))
     },
-    // The older generation's lookup: one upload, or 404.
-    findFileByHash: (sha256) => {
-      const { call, request } = endpointRequest(Api.listFiles, { urlParams: { sha256 } })
-      return send(
-        call,
-        HttpClientRequest.acceptJson(request),
-        (r) => r.status === 404 ? Effect.succeed(Option.none()) : decode(call, UploadedFile)(r).pipe(Effect.map(Option.some)),
-        (s) => s < 300 || s === 404
-      )
-    },
-    fileHashExists: (sha256) => exists(Api.fileLookupExists, { urlParams: { sha256 } }),
-    fileUuidExists: (uuid) => exists(Api.fileLookupExists, { urlParams: { uuid } }),
-    // The cloud decides its sandboxes' network itself: a per-run choice it cannot honour is refused, not dropped.
+    // By path on the current generation, by query on the older one (`FileLookupHttp`).
+    findFileByHash: files.findFileByHash,
+    fileHashExists: files.fileHashExists,
+    fileUuidExists: files.fileUuidExists,
+    // A per-run network choice is the current generation's `networking.enabled`; left out, the server decides.
     spawnInstance: (request, options) =>
-      options?.network === undefined
-        ? createOperation(Api.spawnInstance, { payload: request })
-        : Effect.fail(fail(
-          { method: "POST", path: Api.spawnInstance.path },
-          "InvalidRequest",
-          "network: the cloud backend has no per-run network switch (the cloud decides its sandboxes' network); " +
-            "leave network out, or use the local backend (--backend local) with its network setting"
-        )),
+      createOperation(Api.spawnInstance, {
+        payload: options?.network === undefined ? request : { ...request, networking: { enabled: options.network } }
+      }),
     listOperations: (q) =>
       callJson(Api.listOperations, {
         urlParams: { limit: q.limit, offset: q.offset, status: q.status, kind: q.kind, since: q.since, until: q.until }

@@ -15,23 +15,28 @@ import { ContreeClientMemo } from "./ContreeClientMemo.js"
 import { FileSyncSqlite } from "./FileSyncSqlite.js"
 import { LocalEngineConfigured } from "./LocalEngineConfigured.js"
 import { OperationCompletionLocal } from "./OperationCompletionLocal.js"
-import { OperationWaiterLive, OperationWaiterNotified } from "./OperationWaiterLive.js"
+import { OperationCompletionEvents } from "./OperationCompletionEvents.js"
+import { OperationWaiterNotified } from "./OperationWaiterLive.js"
 import { RegistryAuthLive } from "./RegistryAuthLive.js"
 
 export type ContreeServices = ContreeClient | ContreeCache | FileSync | OperationWaiter | RegistryAuth | ContreeConfig
 
 /**
  * The backend behind `ContreeClient`, with the waiter that suits it: the ConTree cloud over HTTP,
- * followed by polling; or the embedded engine, which also announces completions (and import
+ * followed by its event stream (and polling); or the embedded engine, which also announces completions (and import
  * progress), so waits on it need no polling. A local engine that cannot start (no bubblewrap, say)
  * stops the server with its reason: serving tools that can never work would hide it.
  */
 const backendLayers = (config: ContreeConfigShape): {
   readonly client: Layer.Layer<ContreeClient, LocalEngineError, ContreeConfig>
-  readonly waiter: Layer.Layer<OperationWaiter, LocalEngineError, ContreeClient | ContreeCache>
+  readonly waiter: Layer.Layer<OperationWaiter, LocalEngineError, ContreeClient | ContreeCache | ContreeConfig>
 } => {
   if (config.backend === "cloud") {
-    return { client: ContreeClientMemo().pipe(Layer.provide(ContreeClientLive), Layer.provide(FetchHttpClient.layer)), waiter: OperationWaiterLive }
+    return {
+      client: ContreeClientMemo().pipe(Layer.provide(ContreeClientLive), Layer.provide(FetchHttpClient.layer)),
+      // The event stream where the server has one; polling alongside, and instead where it has none.
+      waiter: OperationWaiterNotified.pipe(Layer.provide(OperationCompletionEvents), Layer.provide(FetchHttpClient.layer))
+    }
   }
   // One engine for both: a layer is built once per composition, however often it is provided.
   const engine = LocalEngineConfigured(config)

@@ -1,4 +1,4 @@
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import { LocalEngine } from "../local/LocalEngine.js"
 import { OperationCompletion } from "../services/OperationCompletion.js"
 import { fromEngine } from "./ContreeClientLocal.js"
@@ -9,6 +9,8 @@ export const OperationCompletionLocal: Layer.Layer<OperationCompletion, never, L
   Effect.map(LocalEngine, (engine) =>
     OperationCompletion.of({
       awaitTerminal: (id) => Effect.mapError(engine.awaitOperation(id), fromEngine),
-      progress: engine.watchProgress
+      progress: engine.watchProgress,
+      // The engine does not publish a run's output as it comes yet: nothing to relay until it does.
+      output: () => Stream.empty
     }))
 )

@@ -2,7 +2,7 @@ import { Deferred, Duration, Effect, FiberId, Layer, Option, Schedule, Schema, S
 import { Operation } from "../domain/Operation.js"
 import { ContreeCache } from "../services/ContreeCache.js"
 import { ContreeClient } from "../services/ContreeClient.js"
-import { OperationCompletion, type OperationProgress } from "../services/OperationCompletion.js"
+import { OperationCompletion, type OperationProgress, type OutputChunk } from "../services/OperationCompletion.js"
 import type { ContreeApiError } from "../services/ContreeError.js"
 import { recordOperation } from "../services/ImageLineage.js"
 import { OperationWaiter, type WaitOptions, WaitTimeout } from "../services/OperationWaiter.js"
@@ -12,9 +12,12 @@ interface Poller {
   readonly done: Deferred.Deferred<Operation, ContreeApiError>
   readonly listeners: Set<(op: Operation) => Effect.Effect<void>>
   readonly workListeners: Set<(progress: OperationProgress) => Effect.Effect<void>>
+  readonly outputListeners: Set<(chunk: OutputChunk) => Effect.Effect<void>>
 }
 
 const OPERATION = "operation"
+/** Extra time between polls while a backend's feed (the cloud's event stream) follows the operation. */
+const FOLLOWED_POLL = Duration.seconds(5)
 const encodeOperation = Schema.encodeSync(Operation)
 const decodeOperation = Schema.decodeUnknownOption(Operation)
 
@@ -53,7 +56,7 @@ export const makeOperationWaiter = (completion: Option.Option<OperationCompletio
 
   const get = (id: string) => Effect.flatMap(cached(id), Option.match({ onSome: Effect.succeed, onNone: () => fetch(id) }))
 
-  const pollUntilTerminal = (id: string, poller: Poller) =>
+  const pollUntilTerminal = (id: string, poller: Poller, following?: Effect.Effect<boolean>) =>
     Effect.gen(function*() {
       const delays = yield* Schedule.driver(policy.poll)
       while (true) {
@@ -61,6 +64,8 @@ export const makeOperationWaiter = (completion: Option.Option<OperationCompletio
         yield* Effect.forEach(poller.listeners, (listener) => listener(op), { discard: true })
         if (op.isTerminal) return op
         yield* Effect.orDie(delays.next(undefined))
+        // While the backend's feed follows the operation, polls are only a safety net.
+        if (following !== undefined && (yield* following)) yield* Effect.sleep(FOLLOWED_POLL)
       }
     })
 
@@ -69,13 +74,15 @@ export const makeOperationWaiter = (completion: Option.Option<OperationCompletio
     Option.match(completion, {
       onNone: () => pollUntilTerminal(id, poller),
       onSome: (announced) => {
-        const relayWork = announced.progress(id).pipe(
-          Stream.runForEach((progress) => Effect.forEach(poller.workListeners, (listener) => listener(progress), { discard: true })),
-          Effect.zipRight(Effect.never)
-        )
+        const relay = <A>(stream: Stream.Stream<A>, listeners: Set<(a: A) => Effect.Effect<void>>) =>
+          stream.pipe(
+            Stream.runForEach((a) => Effect.forEach(listeners, (listener) => listener(a), { discard: true })),
+            Effect.zipRight(Effect.never)
+          )
+        const relayWork = Effect.raceFirst(relay(announced.progress(id), poller.workListeners), relay(announced.output(id), poller.outputListeners))
         return Effect.raceFirst(
           announced.awaitTerminal(id).pipe(Effect.tap(remember)),
-          Effect.raceFirst(pollUntilTerminal(id, poller), relayWork)
+          Effect.raceFirst(pollUntilTerminal(id, poller, announced.following?.(id)), relayWork)
         )
       }
     })
@@ -85,7 +92,12 @@ export const makeOperationWaiter = (completion: Option.Option<OperationCompletio
     Effect.suspend(() => {
       const existing = pollers.get(id)
       if (existing !== undefined) return Effect.succeed(existing)
-      const poller: Poller = { done: Deferred.unsafeMake(FiberId.none), listeners: new Set(), workListeners: new Set() }
+      const poller: Poller = {
+        done: Deferred.unsafeMake(FiberId.none),
+        listeners: new Set(),
+        workListeners: new Set(),
+        outputListeners: new Set()
+      }
       pollers.set(id, poller)
       return followUntilTerminal(id, poller).pipe(
         Effect.exit,
@@ -128,12 +140,14 @@ export const makeOperationWaiter = (completion: Option.Option<OperationCompletio
       Effect.sync(() => {
         if (options.onProgress !== undefined) poller.listeners.add(options.onProgress)
         if (options.onWork !== undefined) poller.workListeners.add(options.onWork)
+        if (options.onOutput !== undefined) poller.outputListeners.add(options.onOutput)
         waiting.set(id, (waiting.get(id) ?? 0) + 1)
       }),
       () =>
         Effect.sync(() => {
           if (options.onProgress !== undefined) poller.listeners.delete(options.onProgress)
           if (options.onWork !== undefined) poller.workListeners.delete(options.onWork)
+          if (options.onOutput !== undefined) poller.outputListeners.delete(options.onOutput)
           const left = (waiting.get(id) ?? 1) - 1
           if (left > 0) waiting.set(id, left)
           else waiting.delete(id)
@@ -180,6 +194,6 @@ export const OperationWaiterLive: Layer.Layer<OperationWaiter, never, ContreeCli
   makeOperationWaiter(Option.none())
 )
 
-/** Follows operations through the backend's `OperationCompletion` (the local engine), polling alongside. */
+/** Follows operations through the backend's `OperationCompletion` (the local engine, the cloud's events), polling alongside. */
 export const OperationWaiterNotified: Layer.Layer<OperationWaiter, never, ContreeClient | ContreeCache | OperationCompletion> =
   Layer.scoped(OperationWaiter, Effect.flatMap(OperationCompletion, (completion) => makeOperationWaiter(Option.some(completion))))

@@ -51,7 +51,8 @@ export type UploadBody =
 export interface SpawnOptions {
   /**
    * Outbound network access: the local backend grants it as its network setting allows; undefined
-   * leaves it to that setting. The cloud API has no such field, so the cloud backend refuses any value.
+   * leaves it to that setting. The cloud backend sends it as `networking.enabled` (current
+   * generation; undefined sends nothing, and the server's default applies).
    */
   readonly network?: boolean | undefined
 }
@@ -74,8 +75,13 @@ export class ContreeClient extends Context.Tag("contree/ContreeClient")<ContreeC
   readonly downloadFile: (uuid: string, path: string) => Stream.Stream<Uint8Array, ContreeApiError>
   readonly fileExists: (uuid: string, path: string) => Effect.Effect<boolean, ContreeApiError>
   readonly uploadFile: (body: UploadBody) => Effect.Effect<UploadedFile, ContreeApiError>
+  /** The upload with this content, if the server has it (cloud: by path, `/files/{sha256}`, or the older query). */
   readonly findFileByHash: (sha256: string) => Effect.Effect<Option.Option<UploadedFile>, ContreeApiError>
   readonly fileHashExists: (sha256: string) => Effect.Effect<boolean, ContreeApiError>
+  /**
+   * Whether the upload `uuid` is still there. `false` also means "cannot be confirmed": the
+   * current generation looks files up by hash only, so callers re-check by hash then.
+   */
   readonly fileUuidExists: (uuid: string) => Effect.Effect<boolean, ContreeApiError>
   readonly spawnInstance: (request: SpawnRequest, options?: SpawnOptions) => Effect.Effect<string, ContreeApiError>
   readonly listOperations: (query: ListOperationsQuery) => Effect.Effect<ReadonlyArray<OperationSummary>, ContreeApiError>

@@ -1,7 +1,7 @@
 import { Context, type Duration, type Effect, Schema } from "effect"
 import type { Operation } from "../domain/Operation.js"
 import type { ContreeApiError } from "./ContreeError.js"
-import type { OperationProgress } from "./OperationCompletion.js"
+import type { OperationProgress, OutputChunk } from "./OperationCompletion.js"
 
 /** A wait that ran out of time. The operation was cancelled on the server before this was raised. */
 export class WaitTimeout extends Schema.TaggedError<WaitTimeout>()("WaitTimeout", {
@@ -16,6 +16,8 @@ export interface WaitOptions {
   readonly onProgress?: ((operation: Operation) => Effect.Effect<void>) | undefined
   /** Called with the work done, for operations whose backend measures it (local imports: bytes fetched). */
   readonly onWork?: ((progress: OperationProgress) => Effect.Effect<void>) | undefined
+  /** Called with the output as it comes, for backends that publish it (the cloud's event stream). */
+  readonly onOutput?: ((chunk: OutputChunk) => Effect.Effect<void>) | undefined
 }
 
 export interface CancelOutcome {

@@ -1,4 +1,4 @@
-import { Context, Effect } from "effect"
+import { Clock, Context, Effect } from "effect"
 
 /** Per-call facilities the MCP adapter gives a running tool. */
 export class ToolContext extends Context.Tag("contree/ToolContext")<ToolContext, {
@@ -17,5 +17,26 @@ export const increasingProgress = (context: ToolContext["Type"]) => {
       if (!(progress > last)) return Effect.void
       last = progress
       return context.progress(progress, total, message)
+    })
+}
+
+/** How much of each stream's end an output notification carries. */
+const TAIL_CHARS = 1000
+
+/**
+ * The output of a waited run as MCP progress notifications: each carries the tail of stdout and
+ * stderr so far, and they are coalesced to one per `everyMs` (output in between rides along with
+ * the next one; the whole output is in the result anyway). `send` gets the message to report.
+ */
+export const outputFeed = (send: (message: string) => Effect.Effect<void>, everyMs = 250) => {
+  const tails = { stdout: "", stderr: "" }
+  let lastSent = Number.NEGATIVE_INFINITY
+  return (chunk: { readonly stream: "stdout" | "stderr"; readonly text: string }): Effect.Effect<void> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      tails[chunk.stream] = (tails[chunk.stream] + chunk.text).slice(-TAIL_CHARS)
+      if (now - lastSent < everyMs) return Effect.void
+      lastSent = now
+      const parts = (["stdout", "stderr"] as const).filter((name) => tails[name] !== "").map((name) => `${name}:\n${tails[name]}`)
+      return send(parts.join("\n"))
     })
 }

@@ -11,7 +11,7 @@ import { AbsolutePath, ImageRefParam, optionalParam, withDefault } from "./param
 import { resolveImage } from "./resolveImage.js"
 import { defineTool } from "./Tool.js"
 import { invalidInput } from "./ToolError.js"
-import { ToolContext } from "./ToolContext.js"
+import { outputFeed, ToolContext } from "./ToolContext.js"
 
 const Input = Schema.Struct({
   command: Schema.NonEmptyString.annotations({
@@ -111,7 +111,10 @@ export const contreeRun = defineTool({
       timeout: Duration.sum(Duration.seconds(input.timeout), policy.runGrace),
       onProgress: (current) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          context.progress((now - started) / 1000, undefined, `operation ${operationId} is ${current.status}`))
+          context.progress((now - started) / 1000, undefined, `operation ${operationId} is ${current.status}`)),
+      // The output as it comes (backends that publish it: the cloud's event stream), coalesced.
+      onOutput: outputFeed((message) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => context.progress((now - started) / 1000, undefined, `operation ${operationId} output:\n${message}`)))
     })
     return toOperationView(op)
   })

@@ -518,7 +518,8 @@ describe("operations", () => {
       created_at: first.created_at,
       duration: expect.any(Number),
       image_uuid: await imageUuid("busybox:latest"),
-      result_image_uuid: first.result_image_uuid
+      result_image_uuid: first.result_image_uuid,
+      ...{ image_size: 0, consumed_cpu: expect.any(Number), consumed_memory: 4096 } // the current generation's accounting
     })
     const uuids = async (query: string) => (await getJson<Array<{ uuid: string }>>(`/operations?${query}`)).map((operation) => operation.uuid)
     expect(await uuids("status=FAILED")).toEqual([second.uuid])

@@ -10,19 +10,22 @@ import { setTimeout as delay } from "node:timers/promises"
 import { type FileSpec, buildTree, emptyTree } from "./buildTree.js"
 import { FakeStore } from "./FakeStore.js"
 import { type Reply, errorReply, readBody, sendReply } from "./http.js"
+import { eventRoutes } from "./routes/events.js"
 import { fileRoutes } from "./routes/files.js"
 import { imageRoutes, isValidTag } from "./routes/images.js"
 import { inspectRoutes } from "./routes/inspect.js"
 import { operationRoutes } from "./routes/operations.js"
+import { searchRoutes } from "./routes/search.js"
 import { whoamiRoutes } from "./routes/whoami.js"
 import { makeDispatcher } from "./routing.js"
-import type { FakeImage, FakeOperation, FakeUploadedFile } from "./types.js"
+import type { FakeImage, FakeOperation, FakeUploadedFile, Generation } from "./types.js"
 
 export type { FileSpec } from "./buildTree.js"
 export type {
   FakeImage,
   FakeOperation,
   FakeUploadedFile,
+  Generation,
   ImportMetadata,
   InstanceMetadata,
   OperationKind,
@@ -40,6 +43,10 @@ export interface FakeContreeApiOptions {
   gzip?: boolean
   /** Default 0 (ephemeral). The server always listens on 127.0.0.1. */
   port?: number
+  /** Which generation of the API it speaks (see `generation.ts`); default "both". */
+  generation?: Generation
+  /** Between `: keepalive` comments of a followed event stream; default 15000. */
+  keepaliveMs?: number
 }
 
 /** Replaces the response of the next `times` matching requests (matched before authentication). */
@@ -87,6 +94,8 @@ export interface FakeContreeApi {
   readonly requests: RecordedRequest[]
   injectFault(fault: FakeFault): void
   clearFaults(): void
+  /** The next `times` event streams send `afterEvents` events, then an `sse_error` frame, and end. */
+  breakEventStreams(times?: number, afterEvents?: number): void
   /** Adds an image directly (no operation) and returns its uuid. */
   addImage(options: AddImageOptions): string
   readonly state: {
@@ -134,12 +143,17 @@ export const startFakeContreeApi = async (options: FakeContreeApiOptions = {}): 
   const store = new FakeStore()
   const requests: RecordedRequest[] = []
   let faults: ActiveFault[] = []
+  const generation = options.generation ?? "both"
+  const streamBreaks: number[] = []
+  const current = generation !== "legacy"
   const dispatch = makeDispatcher([
     ...imageRoutes(store, timing),
     ...inspectRoutes(store),
-    ...fileRoutes(store),
-    ...operationRoutes(store, timing),
-    ...whoamiRoutes(token)
+    ...(current ? searchRoutes(store) : []),
+    ...fileRoutes(store, generation),
+    ...(current ? eventRoutes(store, { keepaliveMs: options.keepaliveMs ?? 15_000, takeBreak: () => streamBreaks.shift() }) : []),
+    ...operationRoutes(store, timing, generation),
+    ...whoamiRoutes(token, store)
   ])
 
   const takeFault = (method: string, path: string): FakeFault | undefined => {
@@ -177,7 +191,9 @@ export const startFakeContreeApi = async (options: FakeContreeApiOptions = {}): 
       return
     }
     const reply =
-      apiPath === undefined ? errorReply(404, "Not found") : await dispatch(method, { path: apiPath, query, body })
+      apiPath === undefined
+        ? errorReply(404, "Not found")
+        : await dispatch(method, { path: apiPath, query, body, search: url.searchParams, headers: request.headers })
     sendReply(response, reply, gzip)
   }
 
@@ -205,6 +221,9 @@ export const startFakeContreeApi = async (options: FakeContreeApiOptions = {}): 
     },
     clearFaults: () => {
       faults = []
+    },
+    breakEventStreams: (times = 1, afterEvents = 1) => {
+      for (let i = 0; i < times; i++) streamBreaks.push(afterEvents)
     },
     addImage: ({ tag, files = {}, parent }) => {
       if (tag !== undefined && !isValidTag(tag)) throw new Error(`invalid tag: ${tag}`)

@@ -20,6 +20,8 @@ export interface ShellRequest {
   readonly timeoutMs: number
   /** Aborting rejects the run with the signal's reason. */
   readonly signal: AbortSignal
+  /** Sees the script's output as it is written. */
+  readonly onOutput?: (stream: "stdout" | "stderr", data: Buffer) => void
 }
 
 export interface ShellOutcome {
@@ -223,8 +225,8 @@ export const runShell = async (fs: FakeFilesystem, request: ShellRequest): Promi
       if (wanted > deadline) throw new TimeoutReached()
     }
   }
-  const stdout = new Output()
-  const stderr = new Output()
+  const stdout = new Output((data) => request.onOutput?.("stdout", data))
+  const stderr = new Output((data) => request.onOutput?.("stderr", data))
   const io: CommandIo = { stdin: request.stdin, stdout, stderr }
   const run = new ShellRun(state, signal)
   const finish = (exitCode: number, timedOut = false): ShellOutcome => ({

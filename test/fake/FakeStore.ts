@@ -40,13 +40,25 @@ export class FakeStore {
     for (const operation of this.operations.values()) operation.abort.abort()
   }
 
-  addImage(tree: FsTree, options: { tag?: string | null; parent?: string | null; uuid?: string; createdAt?: number } = {}): FakeImage {
+  addImage(
+    tree: FsTree,
+    options: {
+      tag?: string | null
+      parent?: string | null
+      uuid?: string
+      createdAt?: number
+      env?: Readonly<Record<string, string>>
+      operationUuid?: string | null
+    } = {}
+  ): FakeImage {
     const image: FakeImage = {
       uuid: options.uuid ?? randomUUID(),
       tag: null,
       createdAt: options.createdAt ?? Date.now(),
       parent: options.parent ?? null,
-      tree
+      tree,
+      env: options.env ?? {},
+      operationUuid: options.operationUuid ?? null
     }
     this.images.set(image.uuid, image)
     if (options.tag != null) this.setTag(image, options.tag)

@@ -10,12 +10,17 @@ export interface ApiRequest {
   readonly path: string
   readonly query: Readonly<Record<string, string>>
   readonly body: Buffer
+  /** Every query parameter, repeated ones included (`pattern=a&pattern=b`). */
+  readonly search?: URLSearchParams
+  readonly headers?: Readonly<Record<string, string | string[] | undefined>>
 }
 
 export interface Reply {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
   readonly body: Buffer
+  /** A body written over time (the event stream): called after the head, it ends the response itself. */
+  readonly stream?: (response: ServerResponse) => Promise<void>
 }
 
 /** Thrown by handlers; becomes `{"error": message, "status": status}`. */
@@ -83,6 +88,12 @@ const STATUSES_WITHOUT_BODY = new Set([204, 304])
 
 /** Writes a reply with an exact Content-Length; with `gzip`, every body-capable reply is compressed. */
 export const sendReply = (response: ServerResponse, reply: Reply, gzip: boolean): void => {
+  if (reply.stream !== undefined) {
+    // Streams go uncompressed: the fake's gzip option covers whole bodies only.
+    response.writeHead(reply.status, reply.headers)
+    reply.stream(response).catch(() => response.destroy())
+    return
+  }
   const headers: Record<string, string> = { ...reply.headers }
   let body = reply.body
   if (STATUSES_WITHOUT_BODY.has(reply.status)) {

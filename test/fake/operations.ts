@@ -10,7 +10,7 @@ import { runShell } from "./FakeShell.js"
 import { importedTree } from "./seedImages.js"
 import type { SpawnSpec } from "./spawnRequest.js"
 import { encodeStream } from "./streams.js"
-import { type FakeOperation, type ImportMetadata, type InstanceResultJson, type OperationKind, TERMINAL_STATUSES } from "./types.js"
+import { FakeEventLog, type FakeOperation, type ImportMetadata, type InstanceResultJson, type OperationKind, TERMINAL_STATUSES } from "./types.js"
 
 export interface Timing {
   readonly pendingMs: number
@@ -37,7 +37,8 @@ const createOperation = (
     imageUuid,
     metadata,
     result: null,
-    abort: new AbortController()
+    abort: new AbortController(),
+    events: new FakeEventLog()
   }
   store.operations.set(operation.uuid, operation)
   return operation
@@ -48,6 +49,18 @@ const fail = (operation: FakeOperation, message: string): void => {
   operation.error = message
 }
 
+/** The daemon's closing events, once the operation is terminal (spec §1.5: spid 0). */
+export const completeEvents = (operation: FakeOperation): void => {
+  const durationMs = (operation.finishedAt ?? Date.now()) - (operation.startedAt ?? operation.createdAt)
+  operation.events.push("shutdown", 0, { stopped_at: new Date().toISOString(), reason: "job_complete" })
+  operation.events.push("completion", 0, {
+    status: operation.status,
+    result_image_uuid: operation.result?.image ?? null,
+    error: operation.error,
+    duration_ms: durationMs
+  })
+}
+
 /** Drives an operation through its statuses in the background. */
 const drive = (operation: FakeOperation, timing: Timing, work: (signal: AbortSignal) => Promise<Commit>): void => {
   const { signal } = operation.abort
@@ -55,15 +68,18 @@ const drive = (operation: FakeOperation, timing: Timing, work: (signal: AbortSig
     await delay(timing.pendingMs, undefined, { signal })
     operation.status = "EXECUTING"
     operation.startedAt = Date.now()
+    operation.events.push("init", 0, { started_at: new Date().toISOString(), runtime_path: "/fake", verbose: false, init_pid: 1 })
     const [commit] = await Promise.all([work(signal), delay(timing.executingMs, undefined, { signal })])
     signal.throwIfAborted()
     commit()
     operation.finishedAt = Date.now()
+    completeEvents(operation)
   }
   lifecycle().catch((error: unknown) => {
     if (signal.aborted) return // cancelled, reset or closed: the outcome is discarded
     fail(operation, error instanceof Error ? error.message : String(error))
     operation.finishedAt = Date.now()
+    completeEvents(operation)
   })
 }
 
@@ -98,18 +114,39 @@ export const startInstance = (store: FakeStore, timing: Timing, spec: SpawnSpec)
       fs.writeFile(file.path, uploaded.content, { mode: file.mode, uid: file.uid, gid: file.gid })
     }
     const started = performance.now()
+    const env = mergeEnv(image.env, metadata.env)
+    operation.events.push("spawn", 1, {
+      pid: 1,
+      command: metadata.command,
+      args: metadata.args,
+      shell: metadata.shell,
+      cwd: metadata.cwd,
+      uid: metadata.uid ?? 0,
+      gid: metadata.gid ?? 0,
+      timeout: metadata.timeout,
+      truncate_at: metadata.truncate_output_at
+    })
     const outcome = await runShell(fs, {
       command: metadata.command,
       args: metadata.args,
       shell: metadata.shell,
-      env: metadata.env,
+      env,
       cwd: metadata.cwd,
       hostname: metadata.hostname,
       stdin: spec.stdin,
       timeoutMs: metadata.timeout * 1000,
-      signal
+      signal,
+      onOutput: (stream, data) => operation.events.push(stream, 1, encodeStream(data, Infinity))
     })
     const elapsedSeconds = (performance.now() - started) / 1000
+    operation.events.push("exit", 1, {
+      pid: 1,
+      code: outcome.exitCode,
+      signal: -1,
+      timed_out: outcome.timedOut,
+      duration_ms: Math.round(elapsedSeconds * 1000),
+      resources: {}
+    })
     return () => {
       const result: InstanceResultJson = {
         state: {
@@ -127,10 +164,12 @@ export const startInstance = (store: FakeStore, timing: Timing, spec: SpawnSpec)
       }
       metadata.result = result
       // An unchanged filesystem yields the input image rather than an identical copy.
+      // preserve_env bakes the run's environment into its result image, which is then always new.
+      const baked = metadata.preserve_env === true
       const output = metadata.disposable
         ? null
-        : fs.changedFrom(image.tree)
-          ? store.addImage(fs.snapshot(), { parent: image.uuid }).uuid
+        : fs.changedFrom(image.tree) || baked
+          ? store.addImage(fs.snapshot(), { parent: image.uuid, env: baked ? env : image.env, operationUuid: operation.uuid }).uuid
           : image.uuid
       operation.result = { image: output, tag: null }
       operation.status = "SUCCESS"
@@ -153,7 +192,7 @@ export const startImport = (store: FakeStore, timing: Timing, spec: ImportSpec):
     if (spec.username === "bad") return () => fail(operation, "unauthorized")
     return () => {
       const { tag } = spec.metadata
-      const image = store.addImage(importedTree(spec.reference), { tag })
+      const image = store.addImage(importedTree(spec.reference), { tag, operationUuid: operation.uuid })
       operation.result = { image: image.uuid, tag }
       operation.status = "SUCCESS"
     }
@@ -167,5 +206,16 @@ export const cancelOperation = (operation: FakeOperation): boolean => {
   operation.status = "CANCELLED"
   operation.finishedAt = Date.now()
   operation.abort.abort()
+  completeEvents(operation)
   return true
+}
+
+/** The image's baked environment under the run's; a null value unsets a baked variable. */
+const mergeEnv = (baked: Readonly<Record<string, string>>, run: Readonly<Record<string, string | null>>): Record<string, string> => {
+  const env: Record<string, string> = { ...baked }
+  for (const [name, value] of Object.entries(run)) {
+    if (value === null) delete env[name]
+    else env[name] = value
+  }
+  return env
 }

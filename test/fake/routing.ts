@@ -8,12 +8,15 @@ import { ApiError, type ApiRequest, type Reply, errorReply } from "./http.js"
 
 export type PathParams = Readonly<Record<string, string | undefined>>
 
+/** An endpoint of the definition, or a hand-written route described beside it (`operationEvents`). */
+export type RouteEndpoint = HttpApiEndpoint.HttpApiEndpoint.Any | { readonly method: string; readonly path: string }
+
 export interface Route {
-  readonly endpoint: HttpApiEndpoint.HttpApiEndpoint.Any
+  readonly endpoint: RouteEndpoint
   readonly handle: (request: ApiRequest, params: PathParams) => Reply | Promise<Reply>
 }
 
-export const route = (endpoint: HttpApiEndpoint.HttpApiEndpoint.Any, handle: Route["handle"]): Route => ({ endpoint, handle })
+export const route = (endpoint: RouteEndpoint, handle: Route["handle"]): Route => ({ endpoint, handle })
 
 interface CompiledRoute {
   readonly method: string

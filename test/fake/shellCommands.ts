@@ -9,8 +9,13 @@ import { formatLongListing, longListingLine } from "./listing.js"
 export class Output {
   private readonly chunks: Buffer[] = []
 
+  /** `onWrite` sees every write as it happens (the event stream's output). */
+  constructor(private readonly onWrite?: (data: Buffer) => void) {}
+
   write(data: string | Buffer): void {
-    this.chunks.push(typeof data === "string" ? Buffer.from(data) : data)
+    const bytes = typeof data === "string" ? Buffer.from(data) : data
+    this.chunks.push(bytes)
+    this.onWrite?.(bytes)
   }
 
   bytes(): Buffer {

@@ -37,7 +37,8 @@ const isCount = (value: unknown): value is number => Number.isInteger(value) && 
 const isStringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every(isString)
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
-const isStringMap = (value: unknown): value is Record<string, string> => isObject(value) && Object.values(value).every(isString)
+const isEnvMap = (value: unknown): value is Record<string, string | null> =>
+  isObject(value) && Object.values(value).every((entry) => entry === null || isString(entry))
 
 /** Accepts "0644", "644", "0o644", "0o100644" and integers; keeps only the permission bits. */
 export const parseMode = (value: unknown): number | undefined => {
@@ -85,7 +86,7 @@ export const parseSpawnRequest = (body: Record<string, unknown>, store: FakeStor
     hostname: optional(body, "hostname", "linuxkit", isString),
     args,
     shell,
-    env: optional(body, "env", {}, isStringMap),
+    env: optional(body, "env", {}, isEnvMap),
     cwd,
     disposable: optional(body, "disposable", false, isBoolean),
     stdin: encodeStream(stdin, Infinity),
@@ -94,7 +95,33 @@ export const parseSpawnRequest = (body: Record<string, unknown>, store: FakeStor
     files: Object.fromEntries(
       files.map((file): [string, InstanceFileJson] => [file.path, { uuid: file.uuid, mode: formatMode(file.mode), uid: file.uid, gid: file.gid }])
     ),
+    ...newerFields(body),
     result: null
   }
   return { image, stdin, files, metadata }
+}
+
+/** The current generation's spawn fields (spec §1.4), echoed only when the request set them. */
+const newerFields = (body: Record<string, unknown>): Partial<InstanceMetadata> => {
+  const fields: { -readonly [K in keyof InstanceMetadata]?: InstanceMetadata[K] } = {}
+  for (const key of ["uid", "gid"] as const) {
+    const value = body[key]
+    if (value === undefined || value === null) continue
+    if (!isCount(value)) invalid(`${key} must be a non-negative integer`)
+    fields[key] = value as number
+  }
+  if (body.preserve_env != null) fields.preserve_env = optional(body, "preserve_env", false, isBoolean)
+  const limits = body.resources_limits
+  if (limits != null) {
+    if (!isObject(limits)) return invalid("invalid resources_limits")
+    const max = limits.max_layer_bytes
+    if (max != null && !isCount(max)) invalid("resources_limits.max_layer_bytes must be a non-negative integer")
+    fields.resources_limits = max == null ? {} : { max_layer_bytes: max as number }
+  }
+  const networking = body.networking
+  if (networking != null) {
+    if (!isObject(networking) || !isBoolean(networking.enabled)) return invalid("networking.enabled must be a boolean")
+    fields.networking = { enabled: networking.enabled }
+  }
+  return fields
 }

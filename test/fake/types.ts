@@ -10,6 +10,10 @@ export interface FakeImage {
   readonly createdAt: number
   readonly parent: string | null
   readonly tree: FsTree
+  /** Environment baked in by a run with `preserve_env`; later runs on the image start with it. */
+  readonly env: Readonly<Record<string, string>>
+  /** The operation that made it; null for seeded and added images. */
+  readonly operationUuid: string | null
 }
 
 export interface FakeUploadedFile {
@@ -55,13 +59,19 @@ export interface InstanceMetadata {
   readonly hostname: string
   readonly args: readonly string[]
   readonly shell: boolean
-  readonly env: Readonly<Record<string, string>>
+  readonly env: Readonly<Record<string, string | null>>
   readonly cwd: string
   readonly disposable: boolean
   readonly stdin: StreamJson
   readonly timeout: number
   readonly truncate_output_at: number
   readonly files: Readonly<Record<string, InstanceFileJson>>
+  /** The current generation's fields, echoed only when the request set them. */
+  readonly uid?: number
+  readonly gid?: number
+  readonly preserve_env?: boolean
+  readonly resources_limits?: { readonly max_layer_bytes?: number }
+  readonly networking?: { readonly enabled: boolean }
   result: InstanceResultJson | null
 }
 
@@ -88,4 +98,49 @@ export interface FakeOperation {
   result: { readonly image: string | null; readonly tag: string | null } | null
   /** Aborted on cancel, reset and close; stops the run and discards its outcome. */
   readonly abort: AbortController
+  /** What `GET /operations/{id}/events` serves. */
+  readonly events: FakeEventLog
+}
+
+/**
+ * Which generation of the API the fake speaks (spec: contree-api.md, the older; contree-api-current.md
+ * §1, the current). `both` (the default) answers both where they do not clash, the lookup query
+ * winning over the listing; `current` is a server that speaks only the current generation;
+ * `legacy` one that speaks only the older (no file paths, no event stream, no grep or archive,
+ * `{"operations": [...]}` listings).
+ */
+export type Generation = "current" | "legacy" | "both"
+
+/**
+ * An operation's event log (spec §1.5), for `GET /operations/{id}/events`: numbered events
+ * appended as the fake runs (init and spawn when it starts executing, output as the shell writes
+ * it, exit, shutdown and completion when it ends), and a wake-up for followers.
+ */
+export interface FakeEvent {
+  readonly id: number
+  readonly ts: string
+  readonly spid: number
+  readonly type: string
+  readonly data: unknown
+}
+
+export class FakeEventLog {
+  readonly events: FakeEvent[] = []
+  private readonly listeners = new Set<() => void>()
+
+  get completed(): boolean {
+    return this.events.some((event) => event.type === "completion")
+  }
+
+  push(type: string, spid: number, data: unknown): void {
+    if (this.completed) return
+    this.events.push({ id: this.events.length + 1, ts: new Date().toISOString(), spid, type, data })
+    for (const listener of this.listeners) listener()
+  }
+
+  /** Calls `listener` on every new event until the returned function is called. */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
 }

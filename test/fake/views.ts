@@ -6,7 +6,8 @@ const isoTime = (epochMs: number): string => new Date(epochMs).toISOString()
 export const imageJson = (image: FakeImage) => ({
   uuid: image.uuid,
   tag: image.tag,
-  created_at: isoTime(image.createdAt)
+  created_at: isoTime(image.createdAt),
+  operation_uuid: image.operationUuid
 })
 
 export const fileJson = (file: FakeUploadedFile) => ({
@@ -21,8 +22,19 @@ export const fileJson = (file: FakeUploadedFile) => ({
 const durationSeconds = (operation: FakeOperation): number =>
   ((operation.finishedAt ?? Date.now()) - operation.createdAt) / 1000
 
-/** OperationSummary (spec §2.10), an item of the bare array `GET /operations` returns. */
+/** The current generation's accounting (spec §1.4): bytes written, CPU seconds, peak memory. */
+const accounting = (operation: FakeOperation) => {
+  const result = "command" in operation.metadata ? operation.metadata.result : null
+  return {
+    image_size: 0,
+    consumed_cpu: result === null ? 0 : (result.resources.user_cpu_time ?? 0) + (result.resources.system_cpu_time ?? 0),
+    consumed_memory: result === null ? 0 : result.resources.max_rss ?? 0
+  }
+}
+
+/** OperationSummary (spec §2.10, §1.4), an item of the bare array `GET /operations` returns. */
 export const operationSummaryJson = (operation: FakeOperation) => ({
+  ...accounting(operation),
   uuid: operation.uuid,
   kind: operation.kind,
   status: operation.status,
@@ -41,6 +53,8 @@ export const operationJson = (operation: FakeOperation) => ({
   error: operation.error,
   created_at: isoTime(operation.createdAt),
   duration: durationSeconds(operation),
+  ...accounting(operation),
+  image_uuid: operation.imageUuid,
   metadata: operation.metadata,
   result: operation.result,
   result_image_uuid: operation.result?.image ?? null

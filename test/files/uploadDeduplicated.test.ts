@@ -53,4 +53,26 @@ describe("uploadDeduplicatedWith", () => {
       assert.strictEqual(h.facts.size, 0)
     })
   })
+
+  it.effect("re-checks by hash when the server cannot confirm a uuid (current generation), keeping the same upload as revalidated", () => {
+    const calls: Array<string> = []
+    const facts = new Map<string, KnownUpload>([["abc", { uuid: "u-1", sha256: "abc", size: 1, verifiedAt: 0 }]])
+    const client = Layer.mock(ContreeClient, {
+      fileUuidExists: (uuid) => Effect.sync(() => (calls.push(`exists ${uuid}`), false)),
+      findFileByHash: (sha256) => Effect.sync(() => (calls.push(`find ${sha256}`), Option.some({ uuid: "u-1", sha256 })))
+    })
+    return Effect.gen(function*() {
+      yield* TestClock.adjust("25 hours")
+      const c = yield* ContreeClient
+      const store = {
+        get: (sha256: string) => Effect.sync(() => Option.fromNullable(facts.get(sha256))),
+        put: (fact: KnownUpload) => Effect.sync(() => void facts.set(fact.sha256, fact))
+      }
+      const result = yield* uploadDeduplicatedWith(c, store)({ _tag: "Bytes", bytes: new Uint8Array([1]) }, "abc", 1)
+      assert.strictEqual(result.outcome, "revalidated")
+      assert.strictEqual(result.uuid, "u-1")
+      assert.deepStrictEqual(calls, ["exists u-1", "find abc"])
+      assert.strictEqual(facts.get("abc")?.verifiedAt, 25 * 3_600_000)
+    }).pipe(Effect.provide(client))
+  })
 })

@@ -7,8 +7,8 @@ import { ContreeCache } from "../../src/services/ContreeCache.js"
 import { ContreeClient } from "../../src/services/ContreeClient.js"
 import { ContreeApiError } from "../../src/services/ContreeError.js"
 import { lineageOf } from "../../src/services/ImageLineage.js"
-import { OperationCompletion } from "../../src/services/OperationCompletion.js"
-import { OperationWaiter } from "../../src/services/OperationWaiter.js"
+import { OperationCompletion, type OperationProgress, type OutputChunk } from "../../src/services/OperationCompletion.js"
+import { OperationWaiter, type WaitOptions } from "../../src/services/OperationWaiter.js"
 import { defaultRetryPolicy, RetryPolicy } from "../../src/services/RetryPolicy.js"
 import { driveToEnd, settle, until } from "../support/clock.js"
 import { CHILD, finishedRun, IMAGE, operation } from "../support/fixtures.js"
@@ -61,19 +61,28 @@ describe("OperationWaiterLive", () => {
     }).pipe(Effect.provide(waiterLayer(api.layer)))
   })
 
-  it.effect("relays the work a completion-announcing backend reports to onWork, until the operation ends", () => {
+  /**
+   * A backend announcing completion that tells `feeds` (work, output) while a run is held open: the
+   * wait is released once `count` of them reached its listener (registered with `options(seen)`).
+   */
+  const relayed = <A>(
+    feeds: { readonly progress?: Stream.Stream<OperationProgress>; readonly output?: Stream.Stream<OutputChunk> },
+    options: (seen: Array<A>) => WaitOptions,
+    count: number
+  ) => {
     const api = makeApi((id) => running(id))
     return Effect.gen(function*() {
       const gate = yield* Deferred.make<void>()
       const completion = Layer.succeed(OperationCompletion, {
         awaitTerminal: (id) => Deferred.await(gate).pipe(Effect.as(finishedRun({ uuid: id }))),
-        progress: () => Stream.make({ done: 1, total: 4 }, { done: 4, total: 4 })
+        progress: () => feeds.progress ?? Stream.empty,
+        output: () => feeds.output ?? Stream.empty
       })
-      const seen: Array<number> = []
+      const seen: Array<A> = []
       const result = yield* Effect.gen(function*() {
         const waiter = yield* OperationWaiter
-        const fiber = yield* Effect.fork(waiter.wait("op-1", { onWork: (work) => Effect.sync(() => seen.push(work.done)) }))
-        yield* until(() => seen.length === 2)
+        const fiber = yield* Effect.fork(waiter.wait("op-1", options(seen)))
+        yield* until(() => seen.length === count)
         yield* Deferred.succeed(gate, undefined)
         return yield* Fiber.join(fiber)
       }).pipe(Effect.provide(OperationWaiterNotified.pipe(
@@ -81,9 +90,62 @@ describe("OperationWaiterLive", () => {
         Layer.provide(policy()),
         Layer.orDie
       )))
+      return { seen, result }
+    })
+  }
+
+  it.effect("relays the work a completion-announcing backend reports to onWork, until the operation ends", () =>
+    Effect.gen(function*() {
+      const { result, seen } = yield* relayed<number>(
+        { progress: Stream.make({ done: 1, total: 4 }, { done: 4, total: 4 }) },
+        (seen) => ({ onWork: (work) => Effect.sync(() => void seen.push(work.done)) }),
+        2
+      )
       assert.deepStrictEqual(seen, [1, 4])
       assert.strictEqual(result.status, "SUCCESS")
+    }))
+
+  it.effect("relays the output a backend publishes to onOutput, until the operation ends", () =>
+    Effect.gen(function*() {
+      const { result, seen } = yield* relayed<string>(
+        { output: Stream.make({ stream: "stdout" as const, text: "one\n" }, { stream: "stderr" as const, text: "two\n" }) },
+        (seen) => ({ onOutput: (chunk) => Effect.sync(() => void seen.push(`${chunk.stream}:${chunk.text}`)) }),
+        2
+      )
+      assert.deepStrictEqual(seen, ["stdout:one\n", "stderr:two\n"])
+      assert.strictEqual(result.status, "SUCCESS")
+    }))
+
+  it.effect("polls only as a slow safety net while the backend's feed follows the operation (the cloud's events)", () => {
+    const api = makeApi((id) => running(id))
+    let following = true
+    const completion = Layer.succeed(OperationCompletion, {
+      awaitTerminal: () => Effect.never,
+      progress: () => Stream.empty,
+      output: () => Stream.empty,
+      following: () => Effect.sync(() => following)
     })
+    return Effect.gen(function*() {
+      const waiter = yield* OperationWaiter
+      const fiber = yield* Effect.fork(waiter.wait("op-1"))
+      yield* settle()
+      // The usual pace (policy(): every second) would have polled 5 times by now.
+      for (let i = 0; i < 4; i++) yield* TestClock.adjust("1 second").pipe(Effect.zipRight(settle()))
+      assert.strictEqual(getsOf(api.state.gets, "op-1"), 1)
+      yield* TestClock.adjust("3 seconds").pipe(Effect.zipRight(settle()))
+      assert.strictEqual(getsOf(api.state.gets, "op-1"), 2)
+      following = false
+      // The safety-net sleep already begun ends; then the usual pace again.
+      for (let i = 0; i < 6; i++) yield* TestClock.adjust("1 second").pipe(Effect.zipRight(settle()))
+      const polled = getsOf(api.state.gets, "op-1")
+      for (let i = 0; i < 3; i++) yield* TestClock.adjust("1 second").pipe(Effect.zipRight(settle()))
+      assert.strictEqual(getsOf(api.state.gets, "op-1"), polled + 3)
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(OperationWaiterNotified.pipe(
+      Layer.provideMerge(Layer.mergeAll(api.layer, ContreeCacheSqlite(":memory:"), completion)),
+      Layer.provide(policy()),
+      Layer.orDie
+    )))
   })
 
   it.effect("reports each status seen to onProgress", () => {

@@ -231,6 +231,8 @@ describe("serve: routes", () => {
           stdin: { value: "", encoding: "ascii", truncated: false },
           timeout: 60,
           truncate_output_at: 65536,
+          // A current-generation field, passed on to the engine (the rest of them absent: its own defaults).
+          preserve_env: true,
           files: {
             "/a": { uuid: "f1", mode: "0755", uid: 0, gid: 0 },
             "/b": { uuid: "f2", mode: "0o100600", uid: 0, gid: 0 },

@@ -58,6 +58,8 @@ export const validateRunRequest = (
     if (request.cwd !== undefined && !request.cwd.startsWith("/")) return yield* invalidRequest("cwd must be an absolute path")
     if (!(request.timeout > 0)) return yield* invalidRequest("timeout must be positive")
     if (!(request.truncate_output_at >= 0)) return yield* invalidRequest("truncate_output_at must not be negative")
+    // A null value unsets a variable; with no baked environment here, it is simply left out.
+    const env = Object.fromEntries(Object.entries(request.env).filter((entry): entry is [string, string] => entry[1] !== null))
     for (const name of Object.keys(request.env)) {
       if (!ENV_NAME.test(name)) return yield* invalidRequest(`invalid environment variable name: ${JSON.stringify(name)}`)
     }
@@ -67,7 +69,7 @@ export const validateRunRequest = (
       ["hostname", request.hostname],
       ...(request.cwd === undefined ? [] : [["cwd", request.cwd] as const]),
       ...request.args.map((arg, i) => [`args[${i}]`, arg] as const),
-      ...Object.entries(request.env).map(([name, value]) => [`env.${name}`, value] as const)
+      ...Object.entries(env).map(([name, value]) => [`env.${name}`, value] as const)
     ]
     const withNul = strings.find(([, value]) => value.includes("\0"))
     if (withNul !== undefined) return yield* invalidRequest(`${withNul[0]} must not contain a NUL character`)
@@ -82,7 +84,7 @@ export const validateRunRequest = (
     const stdin = streamBytes(request.stdin)
     return {
       argv: request.command === "" ? [] : request.shell ? ["/bin/sh", "-c", request.command] : [request.command, ...request.args],
-      env: request.env,
+      env,
       cwd: posix.normalize(request.cwd ?? DEFAULT_CWD),
       hostname: request.hostname,
       stdin,
@@ -98,7 +100,7 @@ export const validateRunRequest = (
         hostname: request.hostname,
         args: request.args,
         shell: request.shell,
-        env: request.env,
+        env,
         cwd: request.cwd ?? DEFAULT_CWD,
         disposable: request.disposable,
         stdin: { value: request.stdin.value, encoding: request.stdin.encoding, truncated: false },

@@ -5,6 +5,7 @@ import { Operation, OperationList } from "../../../src/domain/Operation.js"
 import { ApiError, createdReply, emptyReply, encodedReply, jsonBody } from "../http.js"
 import { type Timing, cancelOperation, startInstance } from "../operations.js"
 import { paginate, timeWindow } from "../params.js"
+import type { Generation } from "../types.js"
 import { type Route, route } from "../routing.js"
 import { parseSpawnRequest } from "../spawnRequest.js"
 import { operationJson, operationSummaryJson } from "../views.js"
@@ -15,7 +16,7 @@ const requireOperation = (store: FakeStore, uuid: string) => {
   return operation
 }
 
-export const operationRoutes = (store: FakeStore, timing: Timing): Route[] => [
+export const operationRoutes = (store: FakeStore, timing: Timing, generation: Generation): Route[] => [
   route(Api.spawnInstance, (request) => createdReply(startInstance(store, timing, parseSpawnRequest(jsonBody(request), store)).uuid)),
   route(Api.listOperations, ({ query }) => {
     const inWindow = timeWindow(query)
@@ -25,7 +26,9 @@ export const operationRoutes = (store: FakeStore, timing: Timing): Route[] => [
         (query.status === undefined || operation.status === query.status.toUpperCase()) &&
         (query.kind === undefined || operation.kind === query.kind.toLowerCase())
     )
-    return encodedReply(200, OperationList, paginate(operations, query).map(operationSummaryJson))
+    const items = paginate(operations, query).map(operationSummaryJson)
+    // A bare array (current generation), or `{"operations": [...]}` (older).
+    return encodedReply(200, OperationList, generation === "legacy" ? { operations: items } : items)
   }),
   route(Api.getOperation, (_request, { uuid = "" }) => encodedReply(200, Operation, operationJson(requireOperation(store, uuid)))),
   route(Api.cancelOperation, (_request, { uuid = "" }) => {
