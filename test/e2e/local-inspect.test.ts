@@ -1,10 +1,11 @@
-// Searching, directory downloads and whoami on the local engine, end to end: the built server on
-// `--backend local`, and on the cloud backend through `contree-mcp serve`, driven over stdio.
+// Searching, directory downloads, whoami and live output on the local engine, end to end: the built
+// server on `--backend local`, and on the cloud backend through `contree-mcp serve`, driven over stdio.
 import { spawnSync } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js"
 import { callError, callOk, type Connected, engineBackends } from "./harness.js"
 
 const ready = spawnSync("bwrap", ["--version"]).status === 0 && spawnSync("rg", ["--version"]).status === 0
@@ -80,6 +81,20 @@ for (const backend of engineBackends) {
       expect((who["limits"] as Record<string, number>)["instance_max_timeout"]).toBe(86_400)
       expect((who["limits"] as Record<string, number>)["instance_max_concurrency"]).toBeGreaterThanOrEqual(2)
       expect((who["operations_stat"] as Record<string, number>)["SUCCESS"]).toBeGreaterThan(0)
+    })
+
+    // In process, the engine feeds the output as it comes; serve does not stream events yet.
+    it.runIf(backend.inProcess)("contree_run: the output reaches the client while the run goes on", async () => {
+      const progress: Array<Progress> = []
+      const result = (await server.client.callTool(
+        { name: "contree_run", arguments: { command: "echo first; sleep 2; echo second", image: BUSYBOX } },
+        undefined,
+        { onprogress: (p) => progress.push(p) }
+      )) as CallToolResult
+      expect((result.structuredContent as { stdout: string }).stdout).toBe("first\nsecond\n")
+      const withOutput = progress.filter((p) => p.message?.includes("first"))
+      expect(withOutput.length).toBeGreaterThanOrEqual(1)
+      expect(withOutput[0]?.message).not.toContain("second")
     })
   })
 }
