@@ -19,7 +19,10 @@ const Input = Schema.Struct({
   }),
   image: ImageRefParam,
   shell: withDefault(Schema.Boolean, true, "Run the command through /bin/sh -c"),
-  env: optionalParam(Schema.Record({ key: Schema.String, value: Schema.String }), "Environment variables for the command"),
+  env: optionalParam(
+    Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.String) }),
+    "Environment variables for the command; null unsets one the image has baked in"
+  ),
   cwd: optionalParam(AbsolutePath, "Absolute working directory inside the sandbox. Default: the image's working directory (an imported image's WorkingDir), else /root"),
   timeout: withDefault(Schema.Int.pipe(Schema.between(1, 86_400)), 30, "Seconds before the command is killed"),
   disposable: withDefault(
@@ -38,9 +41,15 @@ const Input = Schema.Struct({
   ),
   network: optionalParam(
     Schema.Boolean,
-    "Local backend only. true: outbound network access (DNS, internet), if the server's network setting allows it (opt-in or on; " +
-      "refused under the default, off). false: loopback only. Omitted: the setting decides. The host's own loopback services are never reachable. " +
-      "The cloud backend refuses this parameter"
+    "true: outbound network access (DNS, internet); false: loopback only; omitted: the server decides. " +
+      "Local backend: only as far as its network setting allows (opt-in or on; refused under the default, off), never the host's loopback"
+  ),
+  uid: optionalParam(Schema.Int.pipe(Schema.nonNegative()), "Run the command as this user id (default 0, or the image's User)"),
+  gid: optionalParam(Schema.Int.pipe(Schema.nonNegative()), "Group id for uid (default 0)"),
+  preserve_env: withDefault(Schema.Boolean, false, "With disposable=false: bake env into the result image, so later runs on it see it"),
+  max_layer_bytes: optionalParam(
+    Schema.Int.pipe(Schema.positive()),
+    "With disposable=false: the most the run's changes may weigh; more fails the run and saves no image"
   ),
   wait: withDefault(Schema.Boolean, true, "Wait for the result. false: return the operation_id at once"),
   truncate_output_at: withDefault(
@@ -100,7 +109,11 @@ export const contreeRun = defineTool({
       stdin: encodeStream(input.stdin),
       timeout: input.timeout,
       truncate_output_at: input.truncate_output_at,
-      files
+      files,
+      ...(input.uid === undefined ? {} : { uid: input.uid }),
+      ...(input.gid === undefined ? {} : { gid: input.gid }),
+      ...(input.preserve_env ? { preserve_env: true } : {}),
+      ...(input.max_layer_bytes === undefined ? {} : { resources_limits: { max_layer_bytes: input.max_layer_bytes } })
     }, { network: input.network })
     yield* waiter.track(operationId)
     if (!input.wait) return pendingView(operationId, "instance")

@@ -14,7 +14,7 @@ const describeLocal = ready ? describe : describe.skip
 const BUSYBOX = "tag:busybox:latest"
 
 for (const backend of engineBackends) {
-  describeLocal(`${backend.name}: grep, directory downloads, whoami`, () => {
+  describeLocal(`${backend.name}: grep, directory downloads, whoami, the newer run parameters`, () => {
     let dataDir: string
     let hostDir: string
     let server: Connected
@@ -95,6 +95,45 @@ for (const backend of engineBackends) {
       const withOutput = progress.filter((p) => p.message?.includes("first"))
       expect(withOutput.length).toBeGreaterThanOrEqual(1)
       expect(withOutput[0]?.message).not.toContain("second")
+    })
+
+    it.runIf(process.getuid?.() === 0)("contree_run uid/gid 1000: the command runs as that user", async () => {
+      const ran = await callOk(server.client, "contree_run", { image: BUSYBOX, command: "id -u; id -g", uid: 1000, gid: 1000 })
+      expect([ran["exit_code"], ran["stdout"]]).toEqual([0, "1000\n1000\n"])
+    })
+
+    it("contree_run preserve_env bakes a variable that a later run sees, and null unsets it", async () => {
+      const baked = await callOk(server.client, "contree_run", {
+        image: BUSYBOX,
+        command: "true",
+        env: { BAKED: "yes", OTHER: "kept" },
+        preserve_env: true,
+        disposable: false
+      })
+      const image = baked["result_image"] as string
+      expect(image).toMatch(/^[0-9a-f-]{36}$/)
+      const later = await callOk(server.client, "contree_run", { image, command: "echo ${BAKED:-unset} ${OTHER:-unset}" })
+      expect(later["stdout"]).toBe("yes kept\n")
+      const unset = await callOk(server.client, "contree_run", { image, command: "echo ${BAKED:-unset} ${OTHER:-unset}", env: { BAKED: null } })
+      expect(unset["stdout"]).toBe("unset kept\n")
+      // Without preserve_env nothing is baked: a later run on the result does not see the variable.
+      const plain = await callOk(server.client, "contree_run", { image: BUSYBOX, command: "touch /x", env: { BAKED: "no" }, disposable: false })
+      expect((await callOk(server.client, "contree_run", { image: plain["result_image"], command: "echo ${BAKED:-unset}" }))["stdout"]).toBe("unset\n")
+    })
+
+    it("contree_run max_layer_bytes: changes over the cap fail the run with a clear error and save no image", async () => {
+      const over = await callOk(server.client, "contree_run", {
+        image: BUSYBOX,
+        command: "head -c 20000 /dev/zero > /big",
+        disposable: false,
+        max_layer_bytes: 10000
+      })
+      expect(over["status"]).toBe("FAILED")
+      expect(over["result_image"]).toBeNull()
+      expect(String(over["error"])).toContain("max_layer_bytes")
+      const under = await callOk(server.client, "contree_run", { image: BUSYBOX, command: "echo small > /small", disposable: false, max_layer_bytes: 10000 })
+      expect(under["status"]).toBe("SUCCESS")
+      expect(under["result_image"]).toMatch(/^[0-9a-f-]{36}$/)
     })
   })
 }

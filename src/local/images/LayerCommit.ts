@@ -20,6 +20,17 @@ const sameOwnerAndMode = (a: Stats, b: Stats) => a.mode === b.mode && a.uid === 
  * and kept the root's mode and owner means the run changed nothing, and the opaque directories
  * come from the sandbox's `listing` of them (see readOpaqueDirs).
  */
+/** What a staged layer weighs: the bytes of its files and symlinks (for `max_layer_bytes`). */
+export const treeBytes = (dir: string): number => {
+  let total = 0
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name)
+    const stats = lstatSync(path)
+    total += stats.isDirectory() ? treeBytes(path) : stats.isFile() || stats.isSymbolicLink() ? stats.size : 0
+  }
+  return total
+}
+
 export const stageLayer = (image: LayerStack, staged: string, listing: string): Effect.Effect<StagedLayer, LocalEngineError> =>
   Effect.try({
     try: () => {

@@ -8,10 +8,10 @@ import { BUSYBOX } from "../images/BusyboxImage.js"
 import { buildSeed, type InjectedFile } from "./FileInjection.js"
 import type { HostCapabilities } from "../host/HostCapabilities.js"
 import { fromHostGid, fromHostUid } from "../host/IdMapping.js"
-import type { ImageRecords, ImageRow } from "../store/ImageRecords.js"
-import { stageLayer } from "../images/LayerCommit.js"
+import type { ImageDefaults, ImageRecords, ImageRow } from "../store/ImageRecords.js"
+import { stageLayer, treeBytes } from "../images/LayerCommit.js"
 import type { LayerStack } from "../images/LayerStack.js"
-import { internal, LocalEngineError, notFound } from "../LocalEngineError.js"
+import { internal, invalidRequest, LocalEngineError, notFound } from "../LocalEngineError.js"
 import type { LocalSettings } from "../LocalEngineOptions.js"
 import type { OperationRecords } from "../store/OperationRecords.js"
 import { removeTree } from "../host/removeTree.js"
@@ -88,6 +88,18 @@ const bwrapArguments = (run: RunRequest): Array<string> => [
   "--",
   ...commandAs(run)
 ]
+
+/** An image's config with `env` as the run had it (`preserve_env`): later runs on the result see it. */
+const bakedDefaults = (defaults: ImageDefaults | null, env: Readonly<Record<string, string>>): ImageDefaults => ({
+  workingDir: null,
+  user: null,
+  entrypoint: null,
+  cmd: null,
+  ...defaults,
+  env: Object.entries(env).map(([name, value]) => `${name}=${value}`)
+})
+
+const sameDefaults = (a: ImageDefaults | null, b: ImageDefaults | null) => JSON.stringify(a) === JSON.stringify(b)
 
 /** The top layer first, relative to the layers directory, as overlayfs's `lowerdir` takes them. */
 const lowerdir = (layers: ReadonlyArray<string>) => [...layers].reverse().join(":")
@@ -178,33 +190,42 @@ const flatten = (ctx: RunContext, id: string, lowers: string) =>
  * or any failure, leaves neither a row nor a directory. A chain that would grow past
  * `maxLayers` becomes a single flattened layer.
  */
-const commit = (ctx: RunContext, id: string, image: ImageRow, staged: string, opaque: ReadonlyArray<string>, metadata: Record<string, unknown>) =>
+const commit = (
+  ctx: RunContext,
+  id: string,
+  image: ImageRow,
+  changes: { readonly staged: string; readonly opaque: ReadonlyArray<string> } | undefined,
+  metadata: Record<string, unknown>,
+  defaults: ImageDefaults | null
+) =>
   Effect.gen(function*() {
-    const squash = image.layers.length + 1 > ctx.settings.maxLayers
-    const source = squash ? yield* flatten(ctx, id, `../runs/${id}/out:${lowerdir(image.layers)}`) : staged
-    const layer = { id: newLayerId(), opaque: squash ? [] : opaque }
-    const target = layerDir(ctx.paths, layer.id)
+    const squash = changes !== undefined && image.layers.length + 1 > ctx.settings.maxLayers
+    const source = changes === undefined ? undefined : squash ? yield* flatten(ctx, id, `../runs/${id}/out:${lowerdir(image.layers)}`) : changes.staged
+    const layer = changes === undefined ? undefined : { id: newLayerId(), opaque: squash ? [] : changes.opaque }
+    const target = layer === undefined ? undefined : layerDir(ctx.paths, layer.id)
     const createdAt = yield* Clock.currentTimeMillis
     const created: ImageRow = {
       uuid: randomUUID(),
-      layers: squash ? [layer.id] : [...image.layers, layer.id],
+      layers: layer === undefined ? image.layers : squash ? [layer.id] : [...image.layers, layer.id],
       parent: image.uuid,
       tag: null,
       source: "run",
       operation: id,
       createdAt,
       manifest: null,
-      defaults: image.defaults
+      defaults
     }
     const transaction = Effect.gen(function*() {
       // The first statement writes, so this process holds the write lock from here on.
       if (!(yield* ctx.operations.finish(id, { status: "SUCCESS", error: null, metadata, resultImage: created.uuid }))) return
-      yield* Effect.try({ try: () => renameSync(source, target), catch: internal("cannot store the new layer") })
+      if (source !== undefined && target !== undefined) {
+        yield* Effect.try({ try: () => renameSync(source, target), catch: internal("cannot store the new layer") })
+      }
       yield* ctx.images.insert(created, layer)
     })
     yield* ctx.sql.withTransaction(transaction).pipe(
       Effect.mapError((error) => error instanceof LocalEngineError ? error : internal("cannot record the new image")(error)),
-      Effect.tapError(() => removeTree(target)),
+      Effect.tapError(() => (target === undefined ? Effect.void : removeTree(target))),
       Effect.zipRight(ctx.settled(id)),
       Effect.uninterruptible
     )
@@ -266,6 +287,16 @@ export const executeRun = (
     if (run.disposable) return yield* finish(ctx, id, metadata, null)
     const staged = join(dir, "out")
     const layer = yield* stageLayer(stack, staged, join(dir, "opaque"))
-    if (layer._tag === "Unchanged") return yield* finish(ctx, id, metadata, image.uuid)
-    yield* commit(ctx, id, image, staged, layer.opaque, metadata)
+    const defaults = run.preserveEnv ? bakedDefaults(image.defaults, run.env) : image.defaults
+    if (layer._tag === "Unchanged") {
+      // Only the environment changed: a new image over the same layers, else the same image.
+      return yield* sameDefaults(defaults, image.defaults) ? finish(ctx, id, metadata, image.uuid) : commit(ctx, id, image, undefined, metadata, defaults)
+    }
+    if (run.maxLayerBytes !== undefined) {
+      const size = yield* Effect.try({ try: () => treeBytes(staged), catch: internal("cannot measure the run's changes") })
+      if (size > run.maxLayerBytes) {
+        return yield* invalidRequest(`the run's changes are ${size} bytes, more than max_layer_bytes (${run.maxLayerBytes}): no image was saved`)
+      }
+    }
+    yield* commit(ctx, id, image, { staged, opaque: layer.opaque }, metadata, defaults)
   })

@@ -30,8 +30,16 @@ export interface RunRequest {
   readonly files: ReadonlyArray<RequestedFile>
   /** The helper giving the run outbound access; undefined: loopback only. */
   readonly network: NetworkHelperName | undefined
-  /** Who the command runs as (the image's `User`); undefined: the sandbox's root. */
+  /** Who the command runs as (the request's uid/gid, else the image's `User`); undefined: the sandbox's root. */
   readonly user: RunUser | undefined
+  /** `uid`/`gid` of the request, which win over the image's `User` (the engine resolves them against the image). */
+  readonly requestedUser: { readonly uid: number; readonly gid: number } | undefined
+  /** Variables the request sets to null: removed from what the image has baked in. */
+  readonly unsetEnv: ReadonlyArray<string>
+  /** `preserve_env`: the run's environment becomes the result image's (later runs on it see it). */
+  readonly preserveEnv: boolean
+  /** `resources_limits.max_layer_bytes`: the most the run's changes may weigh to be saved. */
+  readonly maxLayerBytes: number | undefined
   /** The request as the cloud echoes it in the operation's metadata (spec §2.11); `result` comes later. */
   readonly metadata: Readonly<Record<string, unknown>>
 }
@@ -58,6 +66,9 @@ export const validateRunRequest = (
     if (request.cwd !== undefined && !request.cwd.startsWith("/")) return yield* invalidRequest("cwd must be an absolute path")
     if (!(request.timeout > 0)) return yield* invalidRequest("timeout must be positive")
     if (!(request.truncate_output_at >= 0)) return yield* invalidRequest("truncate_output_at must not be negative")
+    for (const [field, value] of [["uid", request.uid], ["gid", request.gid], ["resources_limits.max_layer_bytes", request.resources_limits?.max_layer_bytes]] as const) {
+      if (value !== undefined && !(Number.isInteger(value) && value >= 0)) return yield* invalidRequest(`${field} must be a non-negative integer`)
+    }
     // A null value unsets a variable; with no baked environment here, it is simply left out.
     const env = Object.fromEntries(Object.entries(request.env).filter((entry): entry is [string, string] => entry[1] !== null))
     for (const name of Object.keys(request.env)) {
@@ -94,6 +105,10 @@ export const validateRunRequest = (
       files,
       network,
       user: undefined,
+      requestedUser: request.uid === undefined && request.gid === undefined ? undefined : { uid: request.uid ?? 0, gid: request.gid ?? 0 },
+      unsetEnv: Object.entries(request.env).flatMap(([name, value]) => (value === null ? [name] : [])),
+      preserveEnv: request.preserve_env ?? false,
+      maxLayerBytes: request.resources_limits?.max_layer_bytes,
       metadata: {
         command: request.command,
         image: request.image,
@@ -107,6 +122,11 @@ export const validateRunRequest = (
         timeout: request.timeout,
         truncate_output_at: request.truncate_output_at,
         files: Object.fromEntries(files.map((f) => [f.path, { uuid: f.uuid, mode: octal(f.mode), uid: f.uid, gid: f.gid }])),
+        // The current generation's fields, echoed only when given (older clients never see them).
+        ...(request.uid === undefined ? {} : { uid: request.uid }),
+        ...(request.gid === undefined ? {} : { gid: request.gid }),
+        ...(request.preserve_env === undefined ? {} : { preserve_env: request.preserve_env }),
+        ...(request.resources_limits === undefined ? {} : { resources_limits: request.resources_limits }),
         result: null
       }
     }
@@ -134,7 +154,8 @@ export const withImageDefaults = (
     if (defaults === null) return { ...run, argv }
     const imageEnv = Object.fromEntries(defaults.env.flatMap((entry) => {
       const equals = entry.indexOf("=")
-      return equals > 0 ? [[entry.slice(0, equals), entry.slice(equals + 1)]] : []
+      const name = entry.slice(0, equals)
+      return equals > 0 && !run.unsetEnv.includes(name) ? [[name, entry.slice(equals + 1)]] : []
     }))
     // The sandbox's parameters are NUL-separated: a config's NUL would shift them.
     if ([...argv, ...defaults.env].some((value) => value.includes("\0"))) {

@@ -58,8 +58,9 @@ export class Sandbox extends Context.Tag("contree/local/Sandbox")<Sandbox, {
           }
           const image = yield* images.resolveRef(request.image)
           const defaulted = yield* withImageDefaults(validated, request, image.defaults)
-          // No request field names a user: an image's User applies to every run of it, as `docker run` without `-u`.
-          const user = image.defaults?.user ? yield* imageUser(yield* images.stackOf(image), image.defaults.user, host.ids) : undefined
+          // The request's uid/gid (as `docker run -u UID:GID`), else the image's User, resolved with the image's own account files.
+          const asUser = defaulted.requestedUser === undefined ? image.defaults?.user : `${defaulted.requestedUser.uid}:${defaulted.requestedUser.gid}`
+          const user = asUser ? yield* imageUser(yield* images.stackOf(image), asUser, host.ids) : undefined
           if (user !== undefined && user.uid !== 0 && !(yield* Effect.sync(() => existsSync(BUSYBOX) && isStaticElf(BUSYBOX)))) {
             return yield* new LocalEngineError({
               reason: "Unavailable",
