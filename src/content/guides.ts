@@ -227,21 +227,22 @@ const referenceContent = `# Tools Reference
 
 ## contree_run
 
-Defaults: \`shell=true\`, \`cwd\` the image's working directory (an imported image's WorkingDir, else "/root"), \`timeout=30\` (seconds), \`disposable=true\`, \`wait=true\`, \`truncate_output_at=8000\` (bytes per stream), \`env\`, \`stdin\`, \`files\`, \`directory_state_id\`, \`network\` all null.
+Defaults: \`shell=true\`, \`cwd\` the image's WorkingDir (else "/root"), \`timeout=30\` (seconds), \`disposable=true\`, \`wait=true\`, \`truncate_output_at=8000\` (bytes per stream), \`preserve_env=false\`; \`env\`, \`stdin\`, \`files\`, \`directory_state_id\`, \`network\`, \`uid\`, \`gid\`, \`max_layer_bytes\` null.
 
-- \`network\` (local backend only): \`true\` asks for outbound access where the server's network setting allows it; loopback only otherwise.
+- \`network\`: \`true\` asks for outbound access (local backend: as its network setting allows).
+- \`uid\`/\`gid\`: run as that user. \`preserve_env\` bakes \`env\` into the result image; an \`env\` value of null unsets a baked one. \`max_layer_bytes\` caps the saved changes.
 - \`files\`: \`{"/container/path": "<uuid from contree_upload>"}\`.
 - \`directory_state_id\`: the integer from \`contree_rsync\`; the synced tree is placed before the command starts.
 - Result fields: \`operation_id, status, exit_code, timed_out, stdout, stderr, stdout_encoding, stderr_encoding, stdout_truncated, stderr_truncated, result_image, duration, error\`.
-- \`status\` SUCCESS means the operation completed; the command itself succeeded only if \`exit_code\` is 0.
-- \`result_image\` is the new image UUID when \`disposable=false\` and the run succeeded; null for disposable runs.
+- \`status\` SUCCESS means the operation completed; the command succeeded only if \`exit_code\` is 0.
+- \`result_image\`: the new image when \`disposable=false\` succeeded; else null.
 - Encodings are "utf-8", or "base64" when the bytes are not valid UTF-8.
 - \`wait=false\` returns \`{operation_id, status}\` at once (see the \`async\` guide).
 
 ## Image references
 
 - A UUID: exact and immutable.
-- \`tag:NAME\`, e.g. \`tag:common/python-ml/python:3.11-slim\`: resolved when the call is made, so it follows the tag if it moves.
+- \`tag:NAME\`, e.g. \`tag:common/python-ml/python:3.11-slim\`: resolved at each call, so it follows the tag.
 
 \`contree_set_tag\` takes a UUID in \`image_uuid\`.
 
