@@ -4,7 +4,7 @@
 // the output reaches the client as it comes) and without them (the events route refused).
 import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js"
 import { createHash } from "node:crypto"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -105,15 +105,41 @@ describe("against a server of the current generation only", () => {
     expect((listed.operations as Array<{ uuid: string }>).map((o) => o.uuid)).toEqual(expect.arrayContaining(ids))
   })
 
-  it("the fake answers what the lead's tools will use: whoami, grep and archive", async () => {
-    const auth = { authorization: `Bearer ${fake.token}` }
-    const whoami = (await (await fetch(`${fake.url}/v1/whoami`, { headers: auth })).json()) as Record<string, unknown>
-    expect(Object.keys(whoami).sort()).toEqual(["limits", "operations_stat", "permissions", "token_expiration", "token_uuid"])
-    const busybox = [...fake.state.images.values()].find((image) => image.tag === "busybox:latest")!.uuid
-    const grep = (await (await fetch(`${fake.url}/v1/inspect/${busybox}/grep?pattern=root&path=/etc`, { headers: auth })).json()) as { matches: unknown[] }
-    expect(grep.matches.length).toBeGreaterThanOrEqual(1)
-    const archive = await fetch(`${fake.url}/v1/inspect/${busybox}/archive?path=/etc`, { headers: auth })
-    expect([archive.status, archive.headers.get("content-type")]).toEqual([200, "application/x-tar"])
+  it("contree_whoami answers with the token's permissions, limits and counts", async () => {
+    const who = await callOk(server.client, "contree_whoami", {})
+    expect(who).toMatchObject({ backend: "cloud", server_version: expect.any(String) })
+    expect(Object.keys(who["permissions"] as object).length).toBeGreaterThan(0)
+    expect(who["limits"]).toBeTypeOf("object")
+    expect(who["operations_stat"]).toBeTypeOf("object")
+  })
+
+  it("contree_grep searches an image through GET /inspect/{uuid}/grep", async () => {
+    const found = await callOk(server.client, "contree_grep", { image: "tag:busybox:latest", pattern: "root", path: "/etc" })
+    expect((found["matches"] as Array<{ path: string }>).map((m) => m.path)).toContain("/etc/passwd")
+    expect(fake.requests.some((r) => r.method === "GET" && /^\/v1\/inspect\/[^/]+\/grep$/.test(r.path))).toBe(true)
+  })
+
+  it("contree_download copies a directory through GET /inspect/{uuid}/archive", async () => {
+    const destination = join(scratch, "etc-copy")
+    const copied = await callOk(server.client, "contree_download", { image: "tag:busybox:latest", path: "/etc", destination })
+    expect(copied).toMatchObject({ kind: "directory", destination })
+    expect(readFileSync(join(destination, "etc", "passwd"), "utf8")).toContain("root")
+  })
+
+  it("contree_run sends the newer fields only when given: uid, gid, preserve_env, max_layer_bytes, network", async () => {
+    const from = fake.requests.length
+    await callOk(server.client, "contree_run", {
+      command: "true",
+      image: "tag:busybox:latest",
+      uid: 1000,
+      gid: 1000,
+      preserve_env: true,
+      max_layer_bytes: 4096,
+      network: false,
+      disposable: false
+    })
+    const spawn = fake.requests.slice(from).find((r) => r.method === "POST" && r.path === "/v1/instances")
+    expect(spawn?.json).toMatchObject({ uid: 1000, gid: 1000, preserve_env: true, resources_limits: { max_layer_bytes: 4096 }, networking: { enabled: false } })
   })
 })
 
