@@ -26,6 +26,8 @@ export {
 } from "./domain/Operation.js"
 /** A process's output as the API carries it (text, or base64 for other bytes). @since 0.1.0 */
 export { decodeStream, encodeStream, OutputStream } from "./domain/OutputStream.js"
+/** The ConTree REST API v1, both generations, as one `HttpApi` definition (build clients or servers from it). @since 0.1.0 */
+export { ContreeApi } from "./api/ContreeApi.js"
 /** Registry image references as `contree_import_image` takes them. @since 0.1.0 */
 export { parseRegistryUrl, type RegistryReference } from "./domain/RegistryUrl.js"
 
@@ -33,6 +35,7 @@ export { parseRegistryUrl, type RegistryReference } from "./domain/RegistryUrl.j
 /** The ConTree REST API v1, answered by the cloud or by the local engine. @since 0.1.0 */
 export {
   ContreeClient,
+  type GrepQuery,
   type ListImagesQuery,
   type ListOperationsQuery,
   type SpawnOptions,
@@ -49,7 +52,7 @@ export { FileSync, FileSyncError, type SkippedEntry, type SyncedFile, type SyncR
 /** Image lineage as recorded from finished operations. @since 0.1.0 */
 export { type Lineage, lineageOf } from "./services/ImageLineage.js"
 /** Announced completions and progress, for backends that can tell them (the local engine). @since 0.1.0 */
-export { OperationCompletion, type OperationProgress } from "./services/OperationCompletion.js"
+export { OperationCompletion, type OperationProgress, type OutputChunk } from "./services/OperationCompletion.js"
 /** Waits on operations: one poller per operation, cancellation on time-out and shutdown. @since 0.1.0 */
 export { type CancelOutcome, OperationWaiter, type WaitOptions, WaitTimeout } from "./services/OperationWaiter.js"
 /** Registry credentials: checked with the registry's own auth flow, stored in their own file. @since 0.1.0 */
@@ -70,8 +73,9 @@ export { ContreeClientMemo } from "./layers/ContreeClientMemo.js"
 export { ContreeCacheSqlite } from "./layers/ContreeCacheSqlite.js"
 /** The SQLite-backed file sync. @since 0.1.0 */
 export { FileSyncSqlite } from "./layers/FileSyncSqlite.js"
-/** The local engine's completions and progress as `OperationCompletion`. @since 0.1.0 */
+/** Completions, progress and live output: the local engine's, and the cloud's operation event stream. @since 0.1.0 */
 export { OperationCompletionLocal } from "./layers/OperationCompletionLocal.js"
+export { OperationCompletionEvents } from "./layers/OperationCompletionEvents.js"
 /** The waiter: polling (`OperationWaiterLive`), or with announced completions (`OperationWaiterNotified`). @since 0.1.0 */
 export { OperationWaiterLive, OperationWaiterNotified } from "./layers/OperationWaiterLive.js"
 /** Registry credential checks and storage. @since 0.1.0 */

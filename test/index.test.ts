@@ -25,6 +25,8 @@ describe("the library's public surface", () => {
         "LocalEngineLive",
         "LocalEngineConfigured",
         "ContreeApiError",
+        "ContreeApi",
+        "OperationCompletionEvents",
         "ToolError",
         "allTools",
         "defineTool",
