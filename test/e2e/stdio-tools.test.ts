@@ -327,6 +327,7 @@ describe("contree_download", () => {
       success: true,
       source: { image, path: "/opt/tool.sh" },
       destination,
+      kind: "file",
       size: Buffer.byteLength(script),
       executable: true
     })
