@@ -7,7 +7,7 @@
 //   import, which runs cold, apart;
 // - the same image imported again, where the goal is no blob transfer at all (read from the
 //   registry's access log).
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"

@@ -4,7 +4,7 @@
 // HTTP client) against the fake ConTree API on loopback. The syncs run in a child process of their
 // own, so its peak RSS is the sync's alone: the tree is generated, and the fake API (which keeps
 // every upload in memory) runs, in the parent.
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
 import { spawn, spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"

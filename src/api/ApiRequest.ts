@@ -8,8 +8,9 @@
  * the body or `Location`, uploads re-read on retry, redirects followed), which `HttpApiClient`'s
  * decode-by-status cannot carry. The endpoints still say what is sent and how the answer decodes.
  */
-import type { HttpApiEndpoint } from "@effect/platform"
-import { HttpClientRequest, type HttpMethod } from "@effect/platform"
+import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpMethod from "@effect/platform/HttpMethod"
 import { type Option, Schema } from "effect"
 
 type Any = HttpApiEndpoint.HttpApiEndpoint.Any

@@ -9,7 +9,13 @@
  * such as `Location`, the per-status error body, HEAD's 404-means-false) is described in
  * `HandWrittenRoutes.ts`, beside this definition, with these schemas.
  */
-import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, type HttpMethod } from "@effect/platform"
+// Subpath imports: through the package's index these modules would land in the chunk every start
+// loads, though only the cloud client's first call and `serve` need them.
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import type * as HttpMethod from "@effect/platform/HttpMethod"
 import { Schema } from "effect"
 import { Image, ImageList } from "../domain/Image.js"
 import { DirectoryListing, UploadedFile } from "../domain/Inspect.js"

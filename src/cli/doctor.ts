@@ -1,4 +1,4 @@
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Effect, Layer, Option } from "effect"
 import { ContreeClientLive } from "../layers/ContreeClientLive.js"
 import { localEngineOptions } from "../layers/LocalEngineConfigured.js"

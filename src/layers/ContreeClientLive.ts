@@ -1,10 +1,12 @@
-import { type HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Effect, Layer, Option, Stream } from "effect"
 import { createReadStream } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { type Call, endpointRequest, type EndpointInput, successSchema } from "../api/ApiRequest.js"
 import { FileLookupAnswer, filesOfAnswer } from "../api/ApiSchemas.js"
-import * as Api from "../api/ContreeApi.js"
+import type * as ContreeApiModule from "../api/ContreeApi.js"
 import { idFromLocation } from "../api/HandWrittenRoutes.js"
 import { isLoopbackHost, parseLocalImportUrl } from "../domain/RegistryUrl.js"
 import { DirectoryListing } from "../domain/Inspect.js"
@@ -20,10 +22,10 @@ import { makeFileLookup, uploadedFile } from "./FileLookupHttp.js"
  * body) and each decoder comes from an endpoint of `ContreeApi` (see `ApiRequest` for why not
  * `HttpApiClient`); `send` (`ContreeHttp`) keeps the retry, timeout and error policy around them.
  */
-export const makeContreeClientHttp = Effect.gen(function*() {
+const makeClientWith = (Api: typeof ContreeApiModule) => Effect.gen(function*() {
   const transport = yield* makeContreeHttp
   const { config, fail, send, decode, callJson, streamed, exists } = transport
-  const files = yield* makeFileLookup(transport)
+  const files = yield* makeFileLookup(transport, Api)
 
   const readBytes = (call: Call) => (response: HttpClientResponse.HttpClientResponse) =>
     response.arrayBuffer.pipe(
@@ -158,6 +160,49 @@ export const makeContreeClientHttp = Effect.gen(function*() {
       }),
     downloadArchive: (uuid, path) => streamed(endpointRequest(Api.downloadArchive, { path: { uuid }, urlParams: { path } }))
   })
+})
+
+/** Every call waits for the client `real` makes, once. */
+const deferred = (real: Effect.Effect<ContreeClient["Type"]>): ContreeClient["Type"] => {
+  const on = <A, E>(f: (client: ContreeClient["Type"]) => Effect.Effect<A, E>) => Effect.flatMap(real, f)
+  const stream = <A, E>(f: (client: ContreeClient["Type"]) => Stream.Stream<A, E>) => Stream.unwrap(Effect.map(real, f))
+  return ContreeClient.of({
+    listImages: (q) => on((c) => c.listImages(q)),
+    importImage: (r) => on((c) => c.importImage(r)),
+    tagImage: (uuid, tag) => on((c) => c.tagImage(uuid, tag)),
+    untagImage: (uuid) => on((c) => c.untagImage(uuid)),
+    resolveTag: (tag) => on((c) => c.resolveTag(tag)),
+    getImage: (uuid) => on((c) => c.getImage(uuid)),
+    listDirectory: (uuid, path) => on((c) => c.listDirectory(uuid, path)),
+    listDirectoryText: (uuid, path) => on((c) => c.listDirectoryText(uuid, path)),
+    readFile: (uuid, path) => on((c) => c.readFile(uuid, path)),
+    downloadFile: (uuid, path) => stream((c) => c.downloadFile(uuid, path)),
+    fileExists: (uuid, path) => on((c) => c.fileExists(uuid, path)),
+    uploadFile: (body) => on((c) => c.uploadFile(body)),
+    findFileByHash: (sha256) => on((c) => c.findFileByHash(sha256)),
+    fileHashExists: (sha256) => on((c) => c.fileHashExists(sha256)),
+    fileUuidExists: (uuid) => on((c) => c.fileUuidExists(uuid)),
+    spawnInstance: (request, options) => on((c) => c.spawnInstance(request, options)),
+    listOperations: (q) => on((c) => c.listOperations(q)),
+    getOperation: (uuid) => on((c) => c.getOperation(uuid)),
+    cancelOperation: (uuid) => on((c) => c.cancelOperation(uuid)),
+    whoami: on((c) => c.whoami),
+    grep: (uuid, q) => on((c) => c.grep(uuid, q)),
+    downloadArchive: (uuid, path) => stream((c) => c.downloadArchive(uuid, path))
+  })
+}
+
+/**
+ * The cloud client, built on its first call: the API definition (`HttpApi` and its schemas) takes
+ * about 10 ms to load, which the MCP server would otherwise pay at every start before it can
+ * answer `initialize`, though no request is needed until a tool runs.
+ */
+export const makeContreeClientHttp = Effect.gen(function*() {
+  const context = yield* Effect.context<HttpClient.HttpClient | ContreeConfig>()
+  const real = yield* Effect.cached(
+    Effect.promise(() => import("../api/ContreeApi.js")).pipe(Effect.flatMap(makeClientWith), Effect.provide(context))
+  )
+  return deferred(real)
 })
 
 export const ContreeClientLive: Layer.Layer<ContreeClient, never, HttpClient.HttpClient | ContreeConfig> = Layer.effect(

@@ -3,7 +3,10 @@
  * readers built on it (JSON decoded by a schema, bytes, streams, HEAD checks). `ContreeClientLive`,
  * the file lookups (`FileLookupHttp`) and the event follower (`OperationEventsHttp`) share it.
  */
-import { type HttpApiEndpoint, HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Duration, Effect, Option, ParseResult, Redacted, Schema, Stream } from "effect"
 import { release } from "node:os"
 import { type Call, type DerivedRequest, endpointRequest, type EndpointInput, successSchema } from "../api/ApiRequest.js"

@@ -1,4 +1,4 @@
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Effect, Layer, Option } from "effect"
 import type { ContreeCache } from "../services/ContreeCache.js"
 import type { LocalEngineError } from "../local/LocalEngineError.js"

@@ -17,11 +17,11 @@
  *
  * The answer is remembered per client, so each lookup costs one request once it is known.
  */
-import { HttpClientRequest } from "@effect/platform"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Effect, Option, Ref } from "effect"
 import { endpointRequest } from "../api/ApiRequest.js"
 import { FileLookupAnswer, type FileRecord, filesOfAnswer, isFileListing } from "../api/ApiSchemas.js"
-import * as Api from "../api/ContreeApi.js"
+import type * as ContreeApiModule from "../api/ContreeApi.js"
 import type { UploadedFile } from "../domain/Inspect.js"
 import type { ContreeApiError } from "../services/ContreeError.js"
 import type { ContreeHttp } from "./ContreeHttp.js"
@@ -49,7 +49,7 @@ const withHash = (files: ReadonlyArray<FileRecord>, sha256: string) =>
 
 const withUuid = (files: ReadonlyArray<FileRecord>, uuid: string) => files.some((file) => file.uuid === uuid)
 
-export const makeFileLookup = (http: ContreeHttp) =>
+export const makeFileLookup = (http: ContreeHttp, Api: typeof ContreeApiModule) =>
   Effect.gen(function*() {
     const generation = yield* Ref.make<FilesGeneration>("unknown")
     const settle = (known: FilesGeneration) => Ref.set(generation, known)

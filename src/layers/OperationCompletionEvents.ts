@@ -14,7 +14,8 @@
  *   Any other failure of the stream is logged and leaves the wait to polling too: events speed a
  *   wait up, they never fail it.
  */
-import { HttpClientRequest, type HttpClient } from "@effect/platform"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import { Deferred, Duration, Effect, Layer, Option, PubSub, Ref, Schema, Stream } from "effect"
 import { frameEvent, type SseFrame, sseFrames } from "../api/EventStream.js"
 import { CompletionEvent, operationEvents } from "../api/HandWrittenRoutes.js"

@@ -24,7 +24,9 @@
  * Requests have a per-attempt timeout and are retried (idempotent GETs) on transport errors,
  * timeouts, 429 and 5xx with the shared RetryPolicy schedule.
  */
-import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Cause, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
 import { type AuthChallenge, parseWwwAuthenticate } from "../domain/RegistryUrl.js"
 import { ContreeConfig } from "../services/ContreeConfig.js"

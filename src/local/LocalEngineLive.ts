@@ -1,4 +1,4 @@
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Context, Effect, Layer } from "effect"
 import { chmodSync, mkdirSync } from "node:fs"
 import { EngineHost } from "./host/EngineHost.js"

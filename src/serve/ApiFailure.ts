@@ -1,4 +1,7 @@
-import { HttpApiError, HttpIncomingMessage, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpApiError from "@effect/platform/HttpApiError"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Option, ParseResult, Schema } from "effect"
 import { ApiFailure } from "../api/ApiSchemas.js"
 import { encodeErrorBody } from "../api/HandWrittenRoutes.js"

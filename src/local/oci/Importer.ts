@@ -1,5 +1,5 @@
 // Imports: an image from a registry, layout or archive, queued as an operation, with the progress of those this process runs.
-import { HttpClient } from "@effect/platform"
+import * as HttpClient from "@effect/platform/HttpClient"
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Option, Schedule, Stream } from "effect"
 import type { ImportRequest } from "../../domain/Operation.js"

@@ -19,7 +19,10 @@
  * Errors never contain a token, a credential or what a server wrote: only hosts, statuses,
  * registry error codes and our own words.
  */
-import { FetchHttpClient, HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Chunk, Data, Duration, Effect, Either, Option, ParseResult, Redacted, Ref, Schema, Stream } from "effect"
 import { type AuthChallenge, parseWwwAuthenticate, type RegistryReference } from "../../domain/RegistryUrl.js"
 import {

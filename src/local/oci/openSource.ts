@@ -1,4 +1,4 @@
-import type { HttpClient } from "@effect/platform"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, Either, Option, Redacted } from "effect"
 import { stat } from "node:fs/promises"
 import type { ImportRequest } from "../../domain/Operation.js"

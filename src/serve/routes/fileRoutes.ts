@@ -1,4 +1,5 @@
-import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Option, Stream } from "effect"
 import { ContreeApi } from "../../api/ContreeApi.js"
 import type { UploadedFile } from "../../domain/Inspect.js"

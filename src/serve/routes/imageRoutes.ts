@@ -1,4 +1,4 @@
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect } from "effect"
 import { ContreeApi, importImage, tagImage } from "../../api/ContreeApi.js"
 import { jsonPayload, withEngine } from "../ApiFailure.js"

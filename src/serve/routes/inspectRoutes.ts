@@ -1,5 +1,6 @@
-import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import type { HttpServerRequest } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect } from "effect"
 import { ContreeApi } from "../../api/ContreeApi.js"
 import { imageSlashlessLocation, inspectSlashlessLocation, tagLocation } from "../../api/HandWrittenRoutes.js"
