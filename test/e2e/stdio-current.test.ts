@@ -105,6 +105,22 @@ describe("against a server of the current generation only", () => {
     expect((listed.operations as Array<{ uuid: string }>).map((o) => o.uuid)).toEqual(expect.arrayContaining(ids))
   })
 
+  it("the image and inspection tools work unchanged: list, get, tag, list files, read, cancel", async () => {
+    const listed = await callOk(server.client, "contree_list_images", {})
+    const busybox = (listed["images"] as Array<{ uuid: string; tag: string | null }>).find((i) => i.tag === "busybox:latest")!
+    expect((await callOk(server.client, "contree_get_image", { image: busybox.uuid }))["uuid"]).toBe(busybox.uuid)
+    await callOk(server.client, "contree_set_tag", { image_uuid: busybox.uuid, tag: "current/busybox:1" })
+    expect((await callOk(server.client, "contree_get_image", { image: "tag:current/busybox:1" }))["uuid"]).toBe(busybox.uuid)
+    // An image has one tag: give busybox its own back for the other tests.
+    await callOk(server.client, "contree_set_tag", { image_uuid: busybox.uuid, tag: "busybox:latest" })
+    const files = await callOk(server.client, "contree_list_files", { image: busybox.uuid, path: "/etc" })
+    expect((files["files"] as Array<{ name: string }>).map((f) => f.name)).toContain("passwd")
+    expect((await callOk(server.client, "contree_read_file", { image: busybox.uuid, path: "/etc/passwd" }))["content"]).toContain("root")
+    const started = await callOk(server.client, "contree_run", { command: "sleep 30", image: busybox.uuid, wait: false })
+    const cancelled = await callOk(server.client, "contree_cancel_operation", { operation_id: started["operation_id"] })
+    expect(cancelled["cancelled"]).toBe(true)
+  })
+
   it("contree_whoami answers with the token's permissions, limits and counts", async () => {
     const who = await callOk(server.client, "contree_whoami", {})
     expect(who).toMatchObject({ backend: "cloud", server_version: expect.any(String) })
