@@ -141,15 +141,18 @@ export const CreatedSubprocess = Schema.Struct({ spid: Schema.Int })
 export const KillParams = Schema.Struct({ signal: Schema.optional(Schema.String) })
 
 /** `GET /inspect/{uuid}/grep`: ripgrep over the image's files; the repeatable parameters are arrays. */
+/** A count in a query string: a non-negative integer, or the parameter is refused by name. */
+const Count = Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative())
+
 export const GrepParams = Schema.Struct({
   pattern: Schema.Array(Schema.String),
   path: Schema.optional(Schema.Array(Schema.String)),
   glob: Schema.optional(Schema.Array(Schema.String)),
-  max_count: Schema.optional(Schema.NumberFromString),
-  max_total: Schema.optional(Schema.NumberFromString),
+  max_count: Schema.optional(Count),
+  max_total: Schema.optional(Count),
   case: Schema.optional(oneOf("case", ["sensitive", "insensitive", "smart"])),
-  before: Schema.optional(Schema.NumberFromString),
-  after: Schema.optional(Schema.NumberFromString)
+  before: Schema.optional(Count),
+  after: Schema.optional(Count)
 })
 
 export const GrepMatch = Schema.Struct({

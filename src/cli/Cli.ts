@@ -148,13 +148,15 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
     const value = section === "DEFAULT" ? read(ini["DEFAULT"]) ?? read(ini) : read(ini[section])
     return value === undefined || value === null ? undefined : String(value)
   }
-  /** What the user set, if anything. */
-  const configured = (key: Key): string | undefined => {
+  /** What the command line or the environment says, before the Nebius pair and the files. */
+  const explicit = (key: Key): string | undefined => {
     const s: Setting = settings[key]
     const flag = (parsed.values as Record<string, string | boolean | undefined>)[s.flag]
     return (typeof flag === "string" ? flag : undefined) ?? (env[s.env] || undefined) ??
-      (s.vendorEnv === undefined ? undefined : env[s.vendorEnv] || undefined) ?? nebius[key] ?? fromIni(s.ini)
+      (s.vendorEnv === undefined ? undefined : env[s.vendorEnv] || undefined)
   }
+  /** What the user set, if anything. */
+  const configured = (key: Key): string | undefined => explicit(key) ?? nebius[key] ?? fromIni(settings[key].ini)
   /** Where a setting came from, for messages: the first source that has it. */
   const sourceOf = (key: Key): string => {
     const s: Setting = settings[key]
@@ -186,7 +188,11 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
   if (profile !== undefined && profile.type === "jwt" && profile.url === undefined && configured("url") === undefined) {
     return Either.left(`profile '${profile.name}' in ${profile.file} is a jwt profile without a url: add url = https://… to it, or pass --url`)
   }
-  const url = configured("url") ?? profile?.url ?? (iam ? IAM_DEFAULT_URL : settings.url.fallback)
+  // A Nebius key goes only where it belongs: a URL from a file was set up for that file's token.
+  const nebiusToken = explicit("token") === undefined && nebius.token !== undefined
+  const url = nebiusToken
+    ? explicit("url") ?? IAM_DEFAULT_URL
+    : configured("url") ?? profile?.url ?? (iam ? IAM_DEFAULT_URL : settings.url.fallback)
   if (!/^https?:\/\/[^/]/.test(url)) return invalid("url", url, "use an http:// or https:// URL")
   const backend = (value("backend") ?? (token ? "cloud" : "local")).toLowerCase()
   if (backend !== "cloud" && backend !== "local") return invalid("backend", backend, "use cloud or local")

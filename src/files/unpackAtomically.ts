@@ -1,9 +1,10 @@
 import { Effect, Stream } from "effect"
 import { randomBytes } from "node:crypto"
-import { mkdir, rename, rm, stat } from "node:fs/promises"
+import { mkdir, rename, stat } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
 import { Readable } from "node:stream"
 import { idMapping } from "../local/host/IdMapping.js"
+import { removeTree } from "../local/host/removeTree.js"
 import { unpackLayer, UnsafeLayerEntry } from "../local/oci/LayerUnpack.js"
 import { WriteError } from "./writeAtomically.js"
 
@@ -18,7 +19,8 @@ const reason = (cause: unknown) => (cause instanceof Error ? cause.message : Str
  * beside it first, renamed into place once complete, so it is either whole or absent. The tar is
  * not trusted: the unpacker the engine uses for image layers (without the layer rules) keeps every
  * entry inside, never writes through a symlink, and skips device nodes and fifos. Files are owned
- * by whoever runs the server; modes and times are kept. Returns the number of entries written.
+ * by whoever runs the server; permission bits (no setuid, setgid or sticky; the umask applied) and
+ * times are kept. Returns the number of entries written.
  */
 export const unpackAtomically = <E>(tar: Stream.Stream<Uint8Array, E>, destination: string): Effect.Effect<number, E | WriteError> => {
   const dir = dirname(destination)
@@ -41,5 +43,5 @@ export const unpackAtomically = <E>(tar: Stream.Stream<Uint8Array, E>, destinati
     if (existing) return yield* new WriteError({ message: `destination ${destination} exists: a directory is downloaded into a new path` })
     yield* io(`cannot move the download to ${destination}`, () => rename(temp, destination))
     return unpacked.entries
-  }).pipe(Effect.onError(() => Effect.promise(() => rm(temp, { recursive: true, force: true }))))
+  }).pipe(Effect.onError(() => removeTree(temp)))
 }

@@ -109,6 +109,9 @@ describe("configuration as the vendor's tools read it", () => {
     })
     assert.deepStrictEqual(target(config([], { NEBIUS_API_KEY: "key" })).backend, "local")
     assert.strictEqual(target(config([], { NEBIUS_API_KEY: "key", NEBIUS_AI_PROJECT: "p", CONTREE_TOKEN: "t" })).token, "t")
+    // Never sent to a URL that a file set up for another token.
+    const withOwnIni = config([], { NEBIUS_API_KEY: "key", NEBIUS_AI_PROJECT: "p" }, { [ownIni]: "url = https://contree.dev\ntoken = own\n" })
+    assert.deepStrictEqual([withOwnIni.url, Option.getOrUndefined(Option.map(withOwnIni.token, Redacted.value))], [IAM_DEFAULT_URL, "key"])
   })
 
   it("reads cli.ini defaults under auth.ini, and finds the files in XDG_CONFIG_HOME without CONTREE_HOME", () => {

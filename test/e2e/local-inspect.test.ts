@@ -100,6 +100,9 @@ for (const backend of engineBackends) {
     it.runIf(process.getuid?.() === 0)("contree_run uid/gid 1000: the command runs as that user", async () => {
       const ran = await callOk(server.client, "contree_run", { image: BUSYBOX, command: "id -u; id -g", uid: 1000, gid: 1000 })
       expect([ran["exit_code"], ran["stdout"]]).toEqual([0, "1000\n1000\n"])
+      // A uid alone takes its primary group from the image's /etc/passwd (nobody: 65534), as `docker run -u`.
+      const alone = await callOk(server.client, "contree_run", { image: BUSYBOX, command: "id -u; id -g", uid: 65534 })
+      expect(alone["stdout"]).toBe("65534\n65534\n")
     })
 
     it("contree_run preserve_env bakes a variable that a later run sees, and null unsets it", async () => {
@@ -114,6 +117,9 @@ for (const backend of engineBackends) {
       expect(image).toMatch(/^[0-9a-f-]{36}$/)
       const later = await callOk(server.client, "contree_run", { image, command: "echo ${BAKED:-unset} ${OTHER:-unset}" })
       expect(later["stdout"]).toBe("yes kept\n")
+      // Baking what is already baked, with no file changed, is no change: the same image comes back.
+      const again = await callOk(server.client, "contree_run", { image, command: "true", preserve_env: true, disposable: false })
+      expect(again["result_image"]).toBe(image)
       const unset = await callOk(server.client, "contree_run", { image, command: "echo ${BAKED:-unset} ${OTHER:-unset}", env: { BAKED: null } })
       expect(unset["stdout"]).toBe("unset kept\n")
       // Without preserve_env nothing is baked: a later run on the result does not see the variable.

@@ -14,6 +14,9 @@ const tempDir = Effect.acquireRelease(
   (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
 )
 
+/** Where an escaping entry would land: a directory of the test's own, empty. */
+const OUTSIDE = mkdtempSync(join(tmpdir(), "contree-download-outside-"))
+
 const chunks = (...parts: ReadonlyArray<string>) => Stream.fromIterable(parts.map((p) => new Uint8Array(Buffer.from(p))))
 
 type Bytes = Stream.Stream<Uint8Array, ReturnType<typeof apiError>>
@@ -116,6 +119,7 @@ describe("contree_download", () => {
     const h = harness(Stream.die("not a file"), tarOf([
       { header: { name: "app", type: "directory", mode: 0o755 } },
       { header: { name: "app/run.sh", type: "file", mode: 0o755 }, body: "#!/bin/sh\n" },
+      { header: { name: "app/suid", type: "file", mode: 0o4755 }, body: "x" },
       { header: { name: "app/data", type: "directory", mode: 0o700 } },
       { header: { name: "app/data/x", type: "file", mode: 0o600 }, body: "x" },
       { header: { name: "app/latest", type: "symlink", linkname: "data/x" } },
@@ -126,7 +130,9 @@ describe("contree_download", () => {
       const destination = join(dir, "out")
       const out = yield* call(contreeDownload, { image: IMAGE, path: "/app", destination })
       assert.strictEqual(out["kind"], "directory")
-      assert.strictEqual(out["entries"], 5)
+      assert.strictEqual(out["entries"], 6)
+      // No setuid bit reaches the host: a copy for the host keeps permission bits only.
+      assert.strictEqual(statSync(join(destination, "app", "suid")).mode & 0o7000, 0)
       assert.deepStrictEqual(h.downloads, [`archive ${IMAGE}:/app`])
       assert.strictEqual(readFileSync(join(destination, "app", "run.sh"), "utf8"), "#!/bin/sh\n")
       assert.strictEqual(statSync(join(destination, "app", "run.sh")).mode & 0o777, 0o755)
@@ -142,7 +148,7 @@ describe("contree_download", () => {
       ["climbs out with ..", [{ header: { name: "../evil", type: "file" as const }, body: "x" }]],
       ["is absolute", [{ header: { name: "/etc/evil", type: "file" as const }, body: "x" }]],
       ["writes through a symlink", [
-        { header: { name: "link", type: "symlink" as const, linkname: "/tmp" } },
+        { header: { name: "link", type: "symlink" as const, linkname: OUTSIDE } },
         { header: { name: "link/evil", type: "file" as const }, body: "x" }
       ]]
     ] as const
@@ -154,7 +160,7 @@ describe("contree_download", () => {
         const error = yield* callFails(contreeDownload, { image: IMAGE, path: "/app", destination: join(dir, "out") })
         assert.include(error.message, "refused")
         assert.deepStrictEqual(readdirSync(dir), [])
-        assert.isFalse(existsSync("/tmp/evil"))
+        assert.deepStrictEqual(readdirSync(OUTSIDE), [])
       }).pipe(Effect.provide(h.layer))
     })
   }

@@ -6,7 +6,7 @@ import type { GrepMatch, GrepResult } from "../../api/ApiSchemas.js"
 import { normalizeImagePath } from "../../domain/ImagePath.js"
 import type { GrepQuery } from "../../services/ContreeClient.js"
 import { findProgram } from "../host/HostCapabilities.js"
-import { invalidRequest, LocalEngineError, notFound } from "../LocalEngineError.js"
+import { internal, invalidRequest, LocalEngineError, notFound } from "../LocalEngineError.js"
 import type { LayerStack } from "./LayerStack.js"
 
 /**
@@ -37,6 +37,9 @@ const rgArguments = (query: GrepQuery, target: string): Array<string> => [
   "--hidden",
   "--no-ignore",
   "--no-messages",
+  // A minified file's one line is not worth megabytes: longer lines come as a preview.
+  "--max-columns", "4096",
+  "--max-columns-preview",
   caseFlag[query.case],
   ...(query.maxCount === undefined ? [] : ["--max-count", String(query.maxCount)]),
   ...(query.before > 0 ? ["--before-context", String(query.before)] : []),
@@ -71,42 +74,59 @@ const toMatch = (event: RgEvent, path: string): GrepMatch => ({
   type: event.type
 })
 
+/** What a search keeps, shared by its layers: hits go in as they come, so a deadline keeps them. */
+interface Found {
+  readonly matches: Array<GrepMatch>
+  hits: number
+  bytes: number
+}
+
+/** The most line text a search keeps: a bound on memory whatever the context lines and the files. */
+const MAX_BYTES = 16 * 1024 * 1024
+
 /**
- * One rg over one layer: hits whose file the merged view shows (`visible`), until `room` runs out
- * (then rg is stopped, and the result says it was cut short).
+ * One rg over one layer: hits whose file the merged view shows (`visible`) go into `found` until
+ * `maxTotal` hits (or `MAX_BYTES`) are kept; then rg is stopped, and `true` says it was cut short.
+ * Nothing here may throw out of a stream handler: a failure ends the search as an error.
  */
-const searchLayer = (rg: string, query: GrepQuery, search: Search, visible: (path: string) => boolean, room: number) =>
-  Effect.async<{ readonly matches: Array<GrepMatch>; readonly cut: boolean }, LocalEngineError>((resume, signal) => {
+const searchLayer = (rg: string, query: GrepQuery, search: Search, visible: (path: string) => boolean, found: Found) =>
+  Effect.async<boolean, LocalEngineError>((resume, signal) => {
     const child = spawn(rg, rgArguments(query, search.target), { cwd: search.cwd, stdio: ["ignore", "pipe", "pipe"], signal, killSignal: "SIGKILL" })
-    const matches: Array<GrepMatch> = []
-    let hits = 0
-    let cut = false
+    let stopped: "cut" | LocalEngineError | undefined
     let stderr = ""
+    const stop = (why: "cut" | LocalEngineError) => {
+      stopped = why
+      child.kill("SIGKILL")
+    }
     child.stderr.on("data", (chunk: Buffer) => {
       if (stderr.length < 4096) stderr += chunk.toString("utf8")
     })
     const lines = createInterface({ input: child.stdout })
     lines.on("line", (line) => {
-      if (cut || !(line.startsWith("{\"type\":\"match\"") || line.startsWith("{\"type\":\"context\""))) return
-      const event = JSON.parse(line) as RgEvent
-      const path = `/${textOf(event.data.path).replace(/^\.\//, "")}`
-      if (!visible(path)) return
-      if (event.type === "match" && hits++ >= room) {
-        cut = true
-        child.kill("SIGKILL")
-        return
+      if (stopped !== undefined || !(line.startsWith("{\"type\":\"match\"") || line.startsWith("{\"type\":\"context\""))) return
+      try {
+        const event = JSON.parse(line) as RgEvent
+        const path = `/${textOf(event.data.path).replace(/^\.\//, "")}`
+        if (!visible(path)) return
+        if (event.type === "match" && found.hits >= query.maxTotal) return stop("cut")
+        const match = toMatch(event, path)
+        found.bytes += match.line_text.length
+        if (found.bytes > MAX_BYTES) return stop("cut")
+        if (event.type === "match") found.hits++
+        found.matches.push(match)
+      } catch (error) {
+        stop(internal("cannot search the image")(error))
       }
-      matches.push(toMatch(event, path))
     })
     child.once("error", (error) => {
       if (!signal.aborted) resume(Effect.fail(new LocalEngineError({ reason: "Internal", message: `ripgrep failed: ${error.message}` })))
     })
     child.once("close", (code) => {
-      // 0: hits, 1: none, 2: some file could not be read (still a result); a bad pattern says so at once.
-      if (!cut && code === 2 && /regex parse error|error parsing glob/.test(stderr)) {
-        return resume(Effect.fail(invalidRequest(`pattern or glob: ${stderr.trim().slice(0, 1000)}`)))
-      }
-      resume(Effect.succeed({ matches, cut }))
+      if (stopped instanceof LocalEngineError) return resume(Effect.fail(stopped))
+      if (stopped === "cut") return resume(Effect.succeed(true))
+      // 0: hits, 1: none; 2 with a message: a bad pattern, glob or option (unreadable files say nothing: --no-messages).
+      if (code === 2 && stderr.trim() !== "") return resume(Effect.fail(invalidRequest(`pattern, glob or option: ${stderr.trim().slice(0, 1000)}`)))
+      resume(Effect.succeed(false))
     })
   })
 
@@ -143,21 +163,25 @@ export const grepStack = (stack: LayerStack, query: GrepQuery): Effect.Effect<Gr
     const visibleIn = (search: Search) => (path: string) => {
       const key = join(search.cwd, path)
       let known = shown.get(key)
-      if (known === undefined) shown.set(key, known = stack.resolve(path, false)?.hostPath === key)
+      if (known === undefined) {
+        // A path the server cannot walk (a directory of mode 000 above, unprivileged) cannot be shown as this file.
+        try {
+          known = stack.resolve(path, false)?.hostPath === key
+        } catch {
+          known = false
+        }
+        shown.set(key, known)
+      }
       return known
     }
     // Kept as they come, so that a search stopped by the deadline still answers what it found.
-    const found: Array<GrepMatch> = []
-    let hits = 0
+    const found: Found = { matches: [], hits: 0, bytes: 0 }
     const searchAll = Effect.gen(function*() {
       for (const search of searches) {
-        const outcome = yield* searchLayer(rg, query, search, visibleIn(search), query.maxTotal - hits)
-        found.push(...outcome.matches)
-        hits += outcome.matches.filter((m) => m.type === "match").length
-        if (outcome.cut) return true
+        if (yield* searchLayer(rg, query, search, visibleIn(search), found)) return true
       }
       return false
     })
     const truncated = yield* searchAll.pipe(Effect.timeoutTo({ duration: DEADLINE, onSuccess: (cut) => cut, onTimeout: () => true }))
-    return { path: query.paths.length === 1 ? query.paths[0]! : query.paths.length === 0 ? "/" : query.paths, patterns: query.patterns, truncated, matches: found.sort(byPathThenLine) }
+    return { path: query.paths.length === 1 ? query.paths[0]! : query.paths.length === 0 ? "/" : query.paths, patterns: query.patterns, truncated, matches: found.matches.sort(byPathThenLine) }
   })

@@ -183,7 +183,8 @@ class LayerWriter {
   async entry(header: tar.Header, body: EntryBody) {
     const parts = componentsOf(header.name)
     const name = parts[parts.length - 1]
-    const mode = (header.mode ?? 0o644) & 0o7777
+    // A layer keeps setuid, setgid and sticky bits for the sandbox; a copy for the host keeps none of them, and the umask applies.
+    const mode = (header.mode ?? 0o644) & (this.layerRules ? 0o7777 : 0o777 & ~process.umask())
     const { gid, uid } = this.owner(header.uid, header.gid)
     if (this.layerRules && name !== undefined && name.startsWith(WHITEOUT)) return this.whiteout(parts, name)
     if (header.type === "directory" || header.type === "file" || header.type === "contiguous-file" || header.type === "symlink" || header.type === "link") {

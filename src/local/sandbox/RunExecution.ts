@@ -99,7 +99,11 @@ const bakedDefaults = (defaults: ImageDefaults | null, env: Readonly<Record<stri
   env: Object.entries(env).map(([name, value]) => `${name}=${value}`)
 })
 
-const sameDefaults = (a: ImageDefaults | null, b: ImageDefaults | null) => JSON.stringify(a) === JSON.stringify(b)
+/** Field by field: records decode their keys in their own order. */
+const sameDefaults = (a: ImageDefaults | null, b: ImageDefaults | null) => {
+  const fields = (d: ImageDefaults | null) => (d === null ? [[], null, null, null, null] : [d.env, d.workingDir, d.user, d.entrypoint, d.cmd])
+  return JSON.stringify(fields(a)) === JSON.stringify(fields(b))
+}
 
 /** The top layer first, relative to the layers directory, as overlayfs's `lowerdir` takes them. */
 const lowerdir = (layers: ReadonlyArray<string>) => [...layers].reverse().join(":")

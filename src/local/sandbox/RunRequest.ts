@@ -33,7 +33,7 @@ export interface RunRequest {
   /** Who the command runs as (the request's uid/gid, else the image's `User`); undefined: the sandbox's root. */
   readonly user: RunUser | undefined
   /** `uid`/`gid` of the request, which win over the image's `User` (the engine resolves them against the image). */
-  readonly requestedUser: { readonly uid: number; readonly gid: number } | undefined
+  readonly requestedUser: { readonly uid: number; readonly gid: number | undefined } | undefined
   /** Variables the request sets to null: removed from what the image has baked in. */
   readonly unsetEnv: ReadonlyArray<string>
   /** `preserve_env`: the run's environment becomes the result image's (later runs on it see it). */
@@ -105,7 +105,7 @@ export const validateRunRequest = (
       files,
       network,
       user: undefined,
-      requestedUser: request.uid === undefined && request.gid === undefined ? undefined : { uid: request.uid ?? 0, gid: request.gid ?? 0 },
+      requestedUser: request.uid === undefined && request.gid === undefined ? undefined : { uid: request.uid ?? 0, gid: request.gid },
       unsetEnv: Object.entries(request.env).flatMap(([name, value]) => (value === null ? [name] : [])),
       preserveEnv: request.preserve_env ?? false,
       maxLayerBytes: request.resources_limits?.max_layer_bytes,

@@ -59,7 +59,11 @@ export class Sandbox extends Context.Tag("contree/local/Sandbox")<Sandbox, {
           const image = yield* images.resolveRef(request.image)
           const defaulted = yield* withImageDefaults(validated, request, image.defaults)
           // The request's uid/gid (as `docker run -u UID:GID`), else the image's User, resolved with the image's own account files.
-          const asUser = defaulted.requestedUser === undefined ? image.defaults?.user : `${defaulted.requestedUser.uid}:${defaulted.requestedUser.gid}`
+          // A uid alone takes its primary group from the image's /etc/passwd, as `docker run -u UID` does.
+          const requested = defaulted.requestedUser
+          const asUser = requested === undefined
+            ? image.defaults?.user
+            : requested.gid === undefined ? `${requested.uid}` : `${requested.uid}:${requested.gid}`
           const user = asUser ? yield* imageUser(yield* images.stackOf(image), asUser, host.ids) : undefined
           if (user !== undefined && user.uid !== 0 && !(yield* Effect.sync(() => existsSync(BUSYBOX) && isStaticElf(BUSYBOX)))) {
             return yield* new LocalEngineError({

@@ -77,6 +77,8 @@ grepDescribe("searching an image's files without a sandbox (ripgrep over the lay
         assert.include(yield* paths(query(["needle"], { paths: ["/data"], case: "insensitive" })), "/data/keep/upper.txt")
         assert.deepStrictEqual(yield* paths(query(["needle"], { paths: ["/data"], globs: ["*.txt"] })), ["/data/keep/upper.txt"])
         assert.notInclude(yield* paths(query(["needle"], { paths: ["/data"], globs: ["!*.txt"] })), "/data/keep/upper.txt")
+        const perFile = yield* client.grep(image, query(["."], { paths: ["/etc/passwd"], maxCount: 1 }))
+        assert.deepStrictEqual(perFile.matches.map((m) => m.line_number), [1])
         const capped = yield* client.grep(image, query(["needle"], { paths: ["/data"], maxTotal: 2 }))
         assert.strictEqual(capped.matches.length, 2)
         assert.isTrue(capped.truncated)
