@@ -30,7 +30,7 @@ Run anything, destructive commands included, in a sandbox; every image is an imm
 
 ## Free image inspection
 
-Use \`contree_list_files\` and \`contree_read_file\` (or the \`contree://image/{image}/ls/{path}\` and \`/read/{path}\` resources) instead of a \`contree_run\` with \`ls\` or \`cat\`.
+Use \`contree_list_files\`, \`contree_read_file\` and \`contree_grep\` (or the \`contree://image/{image}/ls/{path}\` and \`/read/{path}\` resources) instead of a \`contree_run\` with \`ls\`, \`cat\` or \`grep\`.
 
 ## Guides
 
