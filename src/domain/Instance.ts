@@ -112,12 +112,56 @@ const FileMode = Schema.Union(
 )
 
 /** An injected file as echoed: `mode` a string or an integer (normalised to four octal digits), owner ids possibly null. */
-const EchoedFileSpec = Schema.Struct({
-  uuid: Schema.String,
-  mode: droppable(Schema.NullOr(FileMode)),
-  uid: droppable(Schema.NullOr(Schema.Number)),
-  gid: droppable(Schema.NullOr(Schema.Number))
-})
+export interface EchoedFileSpec {
+  readonly uuid: string
+  readonly mode?: string | null
+  readonly uid?: number | null
+  readonly gid?: number | null
+}
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+const ownerId = (u: unknown) => (u === null || typeof u === "number" ? { ok: true as const, value: u } : { ok: false as const })
+
+/** One echoed file, or undefined when it has no uuid; a field of another shape is dropped, as `droppable` fields are. */
+const echoedFile = (u: unknown): EchoedFileSpec | undefined => {
+  if (!isRecord(u) || typeof u["uuid"] !== "string") return undefined
+  const mode = u["mode"]
+  const normalised = typeof mode === "string" || mode === null
+    ? mode
+    : Number.isInteger(mode) && (mode as number) >= 0
+    ? ((mode as number) & 0o7777).toString(8).padStart(4, "0")
+    : undefined
+  const uid = ownerId(u["uid"])
+  const gid = ownerId(u["gid"])
+  return {
+    uuid: u["uuid"],
+    ...(normalised === undefined ? {} : { mode: normalised }),
+    ...(uid.ok ? { uid: uid.value } : {}),
+    ...(gid.ok ? { gid: gid.value } : {})
+  }
+}
+
+/**
+ * The echoed `files`, decoded by hand: a run given a synced project echoes thousands of them, and
+ * the generic record decoder would cost more than the run itself. Entries without a uuid are left out.
+ */
+const EchoedFiles = Schema.transform(
+  Schema.Object,
+  Schema.declare((u): u is Readonly<Record<string, EchoedFileSpec>> => isRecord(u), { identifier: "EchoedFiles" }),
+  {
+    strict: true,
+    decode: (u: object) => {
+      const files: Record<string, EchoedFileSpec> = {}
+      if (!isRecord(u)) return files
+      for (const path in u) {
+        const file = echoedFile(u[path])
+        if (file !== undefined) files[path] = file
+      }
+      return files
+    },
+    encode: (files) => files
+  }
+)
 
 /**
  * The spawn request as echoed in an operation's metadata, plus the process result once it ended.
@@ -136,7 +180,7 @@ export const InstanceMetadata = Schema.Struct({
   timeout: droppable(Schema.NullOr(Schema.Number)),
   truncate_output_at: droppable(Schema.NullOr(Schema.Number)),
   stdin: droppable(Schema.NullOr(OutputStream)),
-  files: droppable(Schema.NullOr(Schema.Record({ key: Schema.String, value: EchoedFileSpec }))),
+  files: droppable(Schema.NullOr(EchoedFiles)),
   uid: droppable(Schema.NullOr(Schema.Number)),
   gid: droppable(Schema.NullOr(Schema.Number)),
   preserve_env: droppable(Schema.NullOr(Schema.Boolean)),

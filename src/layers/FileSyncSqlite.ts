@@ -7,7 +7,7 @@ import { sha256File } from "../files/sha256File.js"
 import { type KnownUpload, REVALIDATE_AFTER_MS, uploadDeduplicatedWith } from "../files/uploadDeduplicated.js"
 import { errorCode, walkTree, type WalkedFile } from "../files/walkTree.js"
 import { ContreeClient } from "../services/ContreeClient.js"
-import { FileSync, FileSyncError, type SkippedEntry, type SyncRequest, type SyncResult } from "../services/FileSync.js"
+import { FileSync, FileSyncError, type SkippedEntry, type SyncedFile, type SyncRequest, type SyncResult } from "../services/FileSync.js"
 import { decodeRows, prepareDatabase, sqliteService } from "./sqliteService.js"
 
 // Decisions, in one place:
@@ -84,8 +84,7 @@ const BlobRow = Schema.Struct({ sha256: Schema.String, uuid: Schema.String, size
 const StateRow = Schema.Struct({ id: Schema.Number, version: Schema.Number })
 const Version = Schema.Struct({ version: Schema.Number })
 const Id = Schema.Struct({ id: Schema.Number })
-const Destination = Schema.Struct({ destination: Schema.String })
-const SyncedFile = Schema.Struct({ path: Schema.String, mode: Schema.Number, uuid: Schema.String })
+const Destination = Schema.Struct({ destination: Schema.String, version: Schema.Number })
 
 const chunks = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
@@ -381,20 +380,29 @@ export const makeFileSync = Effect.gen(function*() {
     return yield* lockFor(key).withPermits(1)(syncLocked(request, root, destination, exclude, key))
   })
 
+  // Every run with a state reads its files: the last answer is kept while the state's version holds.
+  const placed = new Map<number, { readonly version: number; readonly files: ReadonlyArray<SyncedFile> }>()
+
   const files = Effect.fn("FileSync.files")(function*(directoryStateId: number) {
-    const [state] = yield* sql`SELECT destination FROM sync_state WHERE id = ${directoryStateId}`.pipe(
+    const [state] = yield* sql`SELECT destination, version FROM sync_state WHERE id = ${directoryStateId}`.pipe(
       Effect.flatMap(decodeRows(Destination)),
       Effect.mapError(storage("read the directory states"))
     )
     if (state === undefined) {
       return yield* new FileSyncError({ reason: "UnknownState", message: `directory_state_id ${directoryStateId} is unknown` })
     }
+    const known = placed.get(directoryStateId)
+    if (known !== undefined && known.version === state.version) return known.files
+    // Raw rows, as loadRecorded reads them.
     const rows = yield* sql`SELECT f.path, f.mode, b.uuid
-      FROM sync_file f JOIN sync_blob b ON b.sha256 = f.sha256 WHERE f.state_id = ${directoryStateId} ORDER BY f.path`.pipe(
-      Effect.flatMap(decodeRows(SyncedFile)),
+      FROM sync_file f JOIN sync_blob b ON b.sha256 = f.sha256 WHERE f.state_id = ${directoryStateId} ORDER BY f.path`.values.pipe(
       Effect.mapError(storage("read the synced files"))
     )
-    return rows.map((row) => ({ path: targetPath(state.destination, row.path), uuid: row.uuid, mode: octalMode(row.mode) }))
+    const synced = rows.map(([path, mode, uuid]) => ({ path: targetPath(state.destination, String(path)), uuid: String(uuid), mode: octalMode(Number(mode)) }))
+    placed.delete(directoryStateId)
+    placed.set(directoryStateId, { version: state.version, files: synced })
+    if (placed.size > MAX_REMEMBERED_STATES) placed.delete(placed.keys().next().value!)
+    return synced
   })
 
   return FileSync.of({ sync, files })

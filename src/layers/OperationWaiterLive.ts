@@ -19,6 +19,17 @@ const OPERATION = "operation"
 /** Extra time between polls while a backend's feed (the cloud's event stream) follows the operation. */
 const FOLLOWED_POLL = Duration.seconds(5)
 const encodeOperation = Schema.encodeSync(Operation)
+
+/**
+ * What the cache keeps of a terminal operation: all but the echoed `files`, which no tool shows and
+ * which a run given a synced project would fill with thousands of entries, run after run.
+ */
+const cachedCopy = (op: Operation) => {
+  const encoded = encodeOperation(op)
+  if (encoded.metadata === null || typeof encoded.metadata !== "object" || !("files" in encoded.metadata)) return encoded
+  const { files: _, ...metadata } = encoded.metadata
+  return { ...encoded, metadata }
+}
 const decodeOperation = Schema.decodeUnknownOption(Operation)
 
 /**
@@ -38,7 +49,7 @@ export const makeOperationWaiter = (completion: Option.Option<OperationCompletio
   /** Terminal operations are immutable: cache them and record the lineage they reveal. */
   const remember = (op: Operation) =>
     op.isTerminal
-      ? cache.put(OPERATION, op.uuid, encodeOperation(op)).pipe(
+      ? cache.put(OPERATION, op.uuid, cachedCopy(op)).pipe(
         Effect.zipRight(recordOperation(op)),
         Effect.provideService(ContreeCache, cache),
         Effect.catchAll((error) => Effect.logWarning(`could not cache operation ${op.uuid}: ${error.message}`))

@@ -9,6 +9,7 @@ import { LocalEngineFace } from "./LocalEngineFace.js"
 import type { LocalEngineOptions } from "./LocalEngineOptions.js"
 import { Importer } from "./oci/Importer.js"
 import { OperationRunner } from "./operations/OperationRunner.js"
+import { FilesLayers } from "./sandbox/FilesLayer.js"
 import { RunOutput } from "./sandbox/RunOutput.js"
 import { Sandbox } from "./sandbox/Sandbox.js"
 import { SandboxPool } from "./sandbox/SandboxPool.js"
@@ -27,7 +28,7 @@ const prepareStateDir = (paths: StatePaths) =>
         mkdirSync(dir, { recursive: true })
         chmodSync(dir, 0o711)
       }
-      for (const dir of [paths.blobs, paths.tmp]) mkdirSync(dir, { recursive: true, mode: 0o700 })
+      for (const dir of [paths.blobs, paths.links, paths.tmp]) mkdirSync(dir, { recursive: true, mode: 0o700 })
     },
     catch: internal(`cannot create the state directory ${paths.root}`)
   })
@@ -46,7 +47,7 @@ export const LocalEngineLive = (options: LocalEngineOptions): Layer.Layer<LocalE
   const paths = statePaths(options.stateDir)
   const parts = LocalEngineFace.pipe(
     Layer.provide(Layer.mergeAll(Sandbox.layer, Importer.layer, ImageFiles.layer)),
-    Layer.provideMerge(RunOutput.layer),
+    Layer.provideMerge(Layer.mergeAll(RunOutput.layer, FilesLayers.layer)),
     Layer.provideMerge(OperationRunner.layer),
     Layer.provideMerge(SandboxPool.layer),
     Layer.provideMerge(EngineStartup),

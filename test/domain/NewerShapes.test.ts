@@ -49,6 +49,7 @@ describe("newer shapes", () => {
     assertResultKept(op)
     assert.deepStrictEqual(op.instance?.env, { KEEP: "1", DROP: null })
     assert.strictEqual(op.instance?.files?.["/a"]?.mode, "0755")
+    assert.deepStrictEqual(op.instance?.files?.["/b"], { uuid: "f-2", mode: "0644" })
     assert.strictEqual(op.instance?.uid, 1000)
     assert.strictEqual(op.instance?.preserve_env, true)
     assert.deepStrictEqual(op.instance?.networking, { enabled: false })
@@ -88,6 +89,10 @@ describe("newer shapes", () => {
       { something_new: { nested: [1, 2] } }
     ]
     for (const fields of drifted) assertResultKept(newerRun(fields))
+    // Within `files`, a drifted field of an entry is dropped, and an entry without a uuid left out.
+    const files = newerRun({ files: { "/a": { uuid: "f-1", mode: -1, uid: "root", gid: 0 }, "/b": { mode: "0644" } } }).instance?.files
+    assert.deepStrictEqual(files, { "/a": { uuid: "f-1", gid: 0 } })
+    assert.isNull(newerRun({ files: null }).instance?.files)
     assertResultKept(newerRun({}, { image_size: "4 KiB", consumed_cpu: null, duration: "1.2s", result: "img-2", something_new: true }))
   })
 

@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, type Stats } from "node:fs"
+import type { Stats } from "node:fs"
 import { posix } from "node:path"
 import { type IdMapping, toHostGid, toHostUid } from "../host/IdMapping.js"
 import { describeCause, invalidRequest, LocalEngineError } from "../LocalEngineError.js"
@@ -9,34 +9,54 @@ import type { LayerStack, MergedEntry } from "../images/LayerStack.js"
 export interface InjectedFile {
   /** Absolute, normalised path in the image. */
   readonly path: string
-  /** Host path of the uploaded bytes. */
+  /** Host path of the uploaded bytes, and their sha256. */
   readonly source: string
+  readonly sha256: string
   readonly mode: number
   readonly uid: number
   readonly gid: number
 }
 
-class Refused extends Error {}
+/** A mode and owner on the host (layer files carry host ids). */
+export interface HostAttributes {
+  readonly mode: number
+  readonly uid: number
+  readonly gid: number
+}
 
 /**
- * Builds `seedDir`, a fragment of the run's upper dir that the setup process copies in before
- * mounting: the injected files with their modes and owners, the working directory when the image
- * lacks it, and every directory on the way. A directory the image already has is copied up with
- * its mode and owner, as overlayfs would; symlinks on the way are resolved inside the image, so
- * nothing is ever written outside the seed. Nothing is created when there is nothing to place.
+ * What a run's files layer holds, every path canonical (symlinks resolved inside the image): the
+ * directories, parents first, and the files. It depends only on the image's directories it
+ * covers and on the files, so equal plans make equal layers.
  */
-export const buildSeed = (
+export interface InjectionPlan {
+  readonly root: HostAttributes
+  readonly directories: ReadonlyArray<{ readonly path: string } & HostAttributes>
+  readonly files: ReadonlyArray<{ readonly path: string; readonly source: string; readonly sha256: string } & HostAttributes>
+}
+
+class Refused extends Error {}
+
+const attributes = (stats: Stats): HostAttributes => ({ mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid })
+
+/**
+ * Plans where the injected files go, and the working directory when the image lacks it: every
+ * directory on the way that the image has is taken with its mode and owner (as overlayfs would
+ * copy it up), a missing one is made root's with mode 0755, and a symlink on the way is resolved
+ * inside the image, so nothing is ever placed outside it. A file whose path is a directory of the
+ * image, or a path through a non-directory, is refused. `undefined` when there is nothing to place.
+ */
+export const planInjection = (
   stack: LayerStack,
-  seedDir: string,
   files: ReadonlyArray<InjectedFile>,
   cwd: string,
   ids: IdMapping
-): Effect.Effect<void, LocalEngineError> =>
+): Effect.Effect<InjectionPlan | undefined, LocalEngineError> =>
   Effect.try({
     try: () => {
       const root = stack.root()
       const workdirExists = stack.resolve(cwd, true)?.stats.isDirectory() === true
-      if (files.length === 0 && workdirExists) return
+      if (files.length === 0 && workdirExists) return undefined
       const hostIds = (uid: number, gid: number) => {
         const hostUid = toHostUid(ids, uid)
         const hostGid = toHostGid(ids, gid)
@@ -46,19 +66,18 @@ export const buildSeed = (
         return [hostUid, hostGid] as const
       }
       const [rootUid, rootGid] = hostIds(0, 0)
-      // Modes are applied last: a read-only directory of the image must not stop the files going in.
-      const modes: Array<readonly [string, number]> = []
+      const directories = new Map<string, HostAttributes>()
       const place = (path: string, stats: Stats | undefined) => {
-        const target = seedDir + path
-        if (existsSync(target)) return
-        mkdirSync(target, { mode: 0o700 })
-        chownSync(target, stats?.uid ?? rootUid, stats?.gid ?? rootGid)
-        modes.push([target, stats === undefined ? 0o755 : stats.mode & 0o7777])
+        if (!directories.has(path)) directories.set(path, stats === undefined ? { mode: 0o755, uid: rootUid, gid: rootGid } : attributes(stats))
       }
-      place("", root.stats)
 
-      /** Makes the directory at `path` exist in the seed; returns its path with symlinks resolved. */
-      const directory = (path: string): string => {
+      // A project has far fewer directories than files: each is resolved once, and remembered with
+      // the image's entry there (undefined where the image has none).
+      const resolved = new Map<string, { readonly canonical: string; readonly entry: MergedEntry | undefined }>([["/", { canonical: "/", entry: root }]])
+      /** Makes the directory at `path` part of the plan; returns its path with symlinks resolved, and the image's entry. */
+      const directory = (path: string): { readonly canonical: string; readonly entry: MergedEntry | undefined } => {
+        const known = resolved.get(path)
+        if (known !== undefined) return known
         let canonical = "/"
         let entry: MergedEntry | undefined = root
         for (const name of path.split("/").filter((part) => part !== "")) {
@@ -66,7 +85,7 @@ export const buildSeed = (
           if (child !== undefined && child.stats.isSymbolicLink()) {
             const target = stack.resolve(posix.join(canonical, name), true)
             if (target === undefined || !target.stats.isDirectory()) throw new Refused(`${posix.join(canonical, name)} is not a directory`)
-            // The target's ancestors are directories of the image: copy each of them up.
+            // The target's ancestors are directories of the image: each is taken as it is.
             let prefix = ""
             for (const part of target.path.split("/").filter((p) => p !== "")) {
               prefix += `/${part}`
@@ -82,20 +101,30 @@ export const buildSeed = (
             place(canonical, child?.stats)
           }
         }
-        return canonical
+        const found = { canonical, entry }
+        resolved.set(path, found)
+        return found
       }
 
       if (!workdirExists) directory(cwd)
+      const placed = new Map<string, InjectionPlan["files"][number]>()
       for (const file of files) {
         const parent = directory(posix.dirname(file.path))
-        const path = posix.join(parent, posix.basename(file.path))
-        if (stack.resolve(path, false)?.stats.isDirectory() === true) throw new Refused(`${file.path} is a directory in the image`)
+        const name = posix.basename(file.path)
+        const path = posix.join(parent.canonical, name)
+        if (parent.entry !== undefined && stack.child(parent.entry, name)?.stats.isDirectory() === true) {
+          throw new Refused(`${file.path} is a directory in the image`)
+        }
         const [uid, gid] = hostIds(file.uid, file.gid)
-        copyFileSync(file.source, seedDir + path)
-        chmodSync(seedDir + path, file.mode)
-        chownSync(seedDir + path, uid, gid)
+        // Two requested paths may name one file through a symlink: the later one wins, as a second copy would.
+        placed.delete(path)
+        placed.set(path, { path, source: file.source, sha256: file.sha256, mode: file.mode, uid, gid })
       }
-      for (const [dir, mode] of modes.reverse()) chmodSync(dir, mode)
+      return {
+        root: attributes(root.stats),
+        directories: [...directories].map(([path, attrs]) => ({ path, ...attrs })),
+        files: [...placed.values()]
+      }
     },
     catch: (error) =>
       error instanceof Refused

@@ -1,17 +1,16 @@
 import type { SqlClient } from "@effect/sql"
-import { Clock, Effect, Option, type Scope } from "effect"
+import { Clock, Effect, type Scope } from "effect"
 import { randomUUID } from "node:crypto"
 import { chownSync, mkdirSync, renameSync } from "node:fs"
 import { join, posix } from "node:path"
-import type { BlobStore } from "../store/BlobStore.js"
 import { BUSYBOX } from "../images/BusyboxImage.js"
-import { buildSeed, type InjectedFile } from "./FileInjection.js"
+import type { FilesLayers } from "./FilesLayer.js"
 import type { HostCapabilities } from "../host/HostCapabilities.js"
 import { fromHostGid, fromHostUid } from "../host/IdMapping.js"
 import type { ImageDefaults, ImageRecords, ImageRow } from "../store/ImageRecords.js"
 import { stageLayer, treeBytes } from "../images/LayerCommit.js"
 import type { LayerStack } from "../images/LayerStack.js"
-import { internal, invalidRequest, LocalEngineError, notFound } from "../LocalEngineError.js"
+import { internal, invalidRequest, LocalEngineError } from "../LocalEngineError.js"
 import type { LocalSettings } from "../LocalEngineOptions.js"
 import type { OperationRecords } from "../store/OperationRecords.js"
 import { removeTree } from "../host/removeTree.js"
@@ -34,7 +33,7 @@ export interface RunContext {
   readonly sql: SqlClient.SqlClient
   readonly images: ImageRecords
   readonly operations: OperationRecords
-  readonly blobs: BlobStore["Type"]
+  readonly filesLayers: FilesLayers["Type"]
   readonly stackOf: (image: ImageRow) => Effect.Effect<LayerStack, LocalEngineError>
   /** Tells waiters the operation's outcome is recorded; clean-up goes on without holding them up. */
   readonly settled: (id: string) => Effect.Effect<void>
@@ -164,16 +163,6 @@ const scratch = (ctx: RunContext, id: string) =>
     (dir) => removeTree(dir)
   )
 
-const injectedFiles = (ctx: RunContext, run: RunRequest) =>
-  Effect.forEach(run.files, (file) =>
-    ctx.blobs.byUuid(file.uuid).pipe(
-      Effect.flatMap(Option.match({
-        onNone: () => Effect.fail(notFound(`File not found: ${file.uuid}`)),
-        onSome: (stored): Effect.Effect<InjectedFile> =>
-          Effect.succeed({ path: file.path, source: ctx.blobs.path(stored), mode: file.mode, uid: file.uid, gid: file.gid })
-      }))
-    ))
-
 /** Copies the merged tree of `lowers` into `runs/<id>/flat`: one layer standing for a long chain. */
 const flatten = (ctx: RunContext, id: string, lowers: string) =>
   ctx.sandboxes.take.pipe(
@@ -198,19 +187,20 @@ const commit = (
   ctx: RunContext,
   id: string,
   image: ImageRow,
+  base: ReadonlyArray<string>,
   changes: { readonly staged: string; readonly opaque: ReadonlyArray<string> } | undefined,
   metadata: Record<string, unknown>,
   defaults: ImageDefaults | null
 ) =>
   Effect.gen(function*() {
-    const squash = changes !== undefined && image.layers.length + 1 > ctx.settings.maxLayers
-    const source = changes === undefined ? undefined : squash ? yield* flatten(ctx, id, `../runs/${id}/out:${lowerdir(image.layers)}`) : changes.staged
+    const squash = changes !== undefined && base.length + 1 > ctx.settings.maxLayers
+    const source = changes === undefined ? undefined : squash ? yield* flatten(ctx, id, `../runs/${id}/out:${lowerdir(base)}`) : changes.staged
     const layer = changes === undefined ? undefined : { id: newLayerId(), opaque: squash ? [] : changes.opaque }
     const target = layer === undefined ? undefined : layerDir(ctx.paths, layer.id)
     const createdAt = yield* Clock.currentTimeMillis
     const created: ImageRow = {
       uuid: randomUUID(),
-      layers: layer === undefined ? image.layers : squash ? [layer.id] : [...image.layers, layer.id],
+      layers: layer === undefined ? base : squash ? [layer.id] : [...base, layer.id],
       parent: image.uuid,
       tag: null,
       source: "run",
@@ -252,7 +242,8 @@ export const executeRun = (
   Effect.gen(function*() {
     const stack = yield* ctx.stackOf(image)
     const dir = yield* scratch(ctx, id)
-    yield* buildSeed(stack, join(dir, "seed"), yield* injectedFiles(ctx, run), run.cwd, ctx.host.ids)
+    const files = yield* ctx.filesLayers.forRun(image, stack, run.files, run.cwd)
+    const base = files === undefined ? image.layers : [...image.layers, files]
     const root = yield* Effect.try({ try: () => stack.root().stats, catch: internal("cannot read the image") })
     const runtime = yield* runtimeLayer(
       ctx.paths,
@@ -267,8 +258,9 @@ export const executeRun = (
       {
         runId: id,
         mode: "run",
-        // /etc/hosts, /etc/hostname (and a networked run's /etc/resolv.conf) come from a layer of their own, on top of the image.
-        lowers: runtime === undefined ? lowerdir(image.layers) : `${runtime}:${lowerdir(image.layers)}`,
+        // /etc/hosts, /etc/hostname (and a networked run's /etc/resolv.conf) come from a layer of their own, on top of the
+        // image; the run's files over both, so they win over whatever is at their paths.
+        lowers: [files, runtime, lowerdir(image.layers)].filter((dir) => dir !== undefined).join(":"),
         rootMode: (root.mode & 0o7777).toString(8),
         rootOwner: `${fromHostUid(ctx.host.ids, root.uid)}:${fromHostGid(ctx.host.ids, root.gid)}`,
         keep: !run.disposable,
@@ -293,8 +285,10 @@ export const executeRun = (
     const layer = yield* stageLayer(stack, staged, join(dir, "opaque"))
     const defaults = run.preserveEnv ? bakedDefaults(image.defaults, run.env) : image.defaults
     if (layer._tag === "Unchanged") {
-      // Only the environment changed: a new image over the same layers, else the same image.
-      return yield* sameDefaults(defaults, image.defaults) ? finish(ctx, id, metadata, image.uuid) : commit(ctx, id, image, undefined, metadata, defaults)
+      // Only the files given or the environment changed: a new image over the image's layers (and the files'), else the same image.
+      return yield* files === undefined && sameDefaults(defaults, image.defaults)
+        ? finish(ctx, id, metadata, image.uuid)
+        : commit(ctx, id, image, base, undefined, metadata, defaults)
     }
     if (run.maxLayerBytes !== undefined) {
       const size = yield* Effect.try({ try: () => treeBytes(staged), catch: internal("cannot measure the run's changes") })
@@ -302,5 +296,5 @@ export const executeRun = (
         return yield* invalidRequest(`the run's changes are ${size} bytes, more than max_layer_bytes (${run.maxLayerBytes}): no image was saved`)
       }
     }
-    yield* commit(ctx, id, image, { staged, opaque: layer.opaque }, metadata, defaults)
+    yield* commit(ctx, id, image, base, { staged, opaque: layer.opaque }, metadata, defaults)
   })

@@ -9,9 +9,9 @@ import { BUSYBOX, isStaticElf } from "../images/BusyboxImage.js"
 import { imageUser } from "../images/ImageUser.js"
 import { invalidRequest, LocalEngineError } from "../LocalEngineError.js"
 import { OperationRunner } from "../operations/OperationRunner.js"
-import { BlobStore } from "../store/BlobStore.js"
 import { ImageStore } from "../store/ImageStore.js"
 import { OperationStore } from "../store/OperationStore.js"
+import { FilesLayers } from "./FilesLayer.js"
 import { executeRun, type RunContext } from "./RunExecution.js"
 import { validateRunRequest, withImageDefaults } from "./RunRequest.js"
 import { RunOutput } from "./RunOutput.js"
@@ -25,7 +25,7 @@ export class Sandbox extends Context.Tag("contree/local/Sandbox")<Sandbox, {
   static readonly layer: Layer.Layer<
     Sandbox,
     never,
-    EngineHost | ImageStore | OperationStore | BlobStore | SandboxPool | OperationRunner | RunOutput | SqlClient.SqlClient
+    EngineHost | ImageStore | OperationStore | FilesLayers | SandboxPool | OperationRunner | RunOutput | SqlClient.SqlClient
   > = Layer.effect(
     Sandbox,
     Effect.gen(function*() {
@@ -43,7 +43,7 @@ export class Sandbox extends Context.Tag("contree/local/Sandbox")<Sandbox, {
         sql: yield* SqlClient.SqlClient,
         images: images.records,
         operations: operations.records,
-        blobs: yield* BlobStore,
+        filesLayers: yield* FilesLayers,
         stackOf: images.stackOf,
         settled: runner.settled
       }

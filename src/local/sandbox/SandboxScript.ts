@@ -28,7 +28,7 @@
  * `lowerdir`, the image root's octal mode, its `uid:gid`, whether bwrap waits on fd 4 until the
  * server has the run's network up (1/0), the gid and comma-separated supplementary groups of an
  * image's `User` (empty for root), then bwrap's arguments. Unless the
- * image is the one mounted ahead (and no files are injected), it mounts overlayfs over the
+ * image is the one mounted ahead, it mounts overlayfs over the
  * image's layers (`userxattr`, so opaque directories work in a user namespace); then it runs
  * bwrap on the merged tree. After the command it reports `status N`; a run that keeps its
  * changes then waits for `save` (sent once every process of the sandbox is gone, and its usage
@@ -106,16 +106,13 @@ if [ "$mode" = flatten ]; then
   say saved
   exit 0
 fi
-if [ -n "$premounted" ] && [ "$lowers" = "$premounted" ] && [ ! -d "$run/seed" ]; then
+if [ -n "$premounted" ] && [ "$lowers" = "$premounted" ]; then
   # The same layers give the same root: its mode and owner were set with the mount.
   upper=/tmp/next/upper root=/tmp/next/root
 else
   # The upper dir's root is the merged tree's root: it takes the image root's mode and owner.
   if [ "$rootmode" != 755 ]; then chmod "$rootmode" "$upper" 2>&3 || fail "cannot create the run's upper dir"; fi
   if [ "$owner" != 0:0 ]; then chown "$owner" "$upper" 2>&3 || fail "cannot create the run's upper dir"; fi
-  if [ -d "$run/seed" ]; then
-    cp -a "$run/seed/." "$upper/" 2>&3 || fail "cannot place the run's files"
-  fi
   mount -t overlay overlay -o "lowerdir=$lowers,upperdir=$upper,workdir=$work,userxattr" /tmp/root 2>&3 ||
     fail "cannot mount the image's layers"
 fi

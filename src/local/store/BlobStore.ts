@@ -19,6 +19,8 @@ export type StoredFile = typeof StoredFile.Type
 const decodeFiles = Schema.decodeUnknown(Schema.Array(StoredFile))
 
 const CHUNK = 1024 * 1024
+/** Uuids per lookup: far below SQLite's 32,766 parameters. */
+const LOOKUP_CHUNK = 500
 
 
 /**
@@ -39,6 +41,15 @@ export const makeBlobStore = (sql: SqlClient.SqlClient, paths: StatePaths) => {
     sql`SELECT uuid, sha256, size FROM files WHERE uuid = ${uuid}`.pipe(
       Effect.flatMap(decodeFiles),
       Effect.map((rows) => Option.fromNullable(rows[0])),
+      Effect.mapError(internal("cannot read the file records"))
+    )
+
+  const byUuids = (uuids: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, StoredFile>, LocalEngineError> =>
+    Effect.forEach(
+      Array.from({ length: Math.ceil(uuids.length / LOOKUP_CHUNK) }, (_, i) => uuids.slice(i * LOOKUP_CHUNK, (i + 1) * LOOKUP_CHUNK)),
+      (chunk) => sql`SELECT uuid, sha256, size FROM files WHERE ${sql.in("uuid", chunk)}`.pipe(Effect.flatMap(decodeFiles))
+    ).pipe(
+      Effect.map((rows) => new Map(rows.flat().map((row) => [row.uuid, row]))),
       Effect.mapError(internal("cannot read the file records"))
     )
 
@@ -96,7 +107,7 @@ export const makeBlobStore = (sql: SqlClient.SqlClient, paths: StatePaths) => {
       return Option.getOrElse(yield* byHash(file.sha256), () => file)
     })
 
-  return BlobStore.of({ upload, byHash, byUuid, path: (file: StoredFile) => blobPath(paths, file.sha256) })
+  return BlobStore.of({ upload, byHash, byUuid, byUuids, path: (file: StoredFile) => blobPath(paths, file.sha256) })
 }
 
 export class BlobStore extends Context.Tag("contree/local/BlobStore")<BlobStore, {
@@ -104,6 +115,8 @@ export class BlobStore extends Context.Tag("contree/local/BlobStore")<BlobStore,
   readonly upload: (body: EngineUpload) => Effect.Effect<StoredFile, LocalEngineError>
   readonly byHash: (sha256: string) => Effect.Effect<Option.Option<StoredFile>, LocalEngineError>
   readonly byUuid: (uuid: string) => Effect.Effect<Option.Option<StoredFile>, LocalEngineError>
+  /** The stored files among `uuids`, by uuid; unknown ones are left out. */
+  readonly byUuids: (uuids: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, StoredFile>, LocalEngineError>
   /** Where the file's bytes are on the host. */
   readonly path: (file: StoredFile) => string
 }>() {

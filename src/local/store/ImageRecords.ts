@@ -64,7 +64,7 @@ const LayerFromStored = Schema.Struct({ id: Schema.String, opaque: Schema.parseJ
 
 const decodeImages = Schema.decodeUnknown(Schema.Array(ImageRowFromStored))
 const decodeLayers = Schema.decodeUnknown(Schema.Array(LayerFromStored))
-const decodeBlobLayers = Schema.decodeUnknown(Schema.Array(Schema.Struct({ layer: Schema.String })))
+const decodeLayerColumn = Schema.decodeUnknown(Schema.Array(Schema.Struct({ layer: Schema.String })))
 const decodeLayerIds = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String })))
 
 /** What reading a record can fail with: the database, or a row that is not what the engine wrote. */
@@ -131,12 +131,21 @@ export const makeImageRecords = (sql: SqlClient.SqlClient) => {
   /** The layer unpacked from a compressed blob, if one was. */
   const layerOfBlob = (digest: string): Effect.Effect<Option.Option<string>, RecordError> =>
     sql`SELECT layer FROM layer_blobs WHERE digest = ${digest}`.pipe(
-      Effect.flatMap(decodeBlobLayers),
+      Effect.flatMap(decodeLayerColumn),
       Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (row) => row.layer))
     )
 
   const recordBlob = (digest: string, layer: string): Effect.Effect<void, SqlError> =>
     sql`INSERT INTO layer_blobs (digest, layer) VALUES (${digest}, ${layer})`.pipe(Effect.asVoid)
+
+  const filesLayers = (key: string): Effect.Effect<ReadonlyArray<string>, RecordError> =>
+    sql`SELECT layer FROM files_layers WHERE key = ${key}`.pipe(
+      Effect.flatMap(decodeLayerColumn),
+      Effect.map((rows) => rows.map((row) => row.layer))
+    )
+
+  const recordFilesLayer = (key: string, layer: string): Effect.Effect<void, SqlError> =>
+    sql`INSERT INTO files_layers (key, layer) VALUES (${key}, ${layer})`.pipe(Effect.asVoid)
 
   const layer = (id: string): Effect.Effect<Option.Option<LayerRow>, RecordError> =>
     sql`SELECT id, opaque FROM layers WHERE id = ${id}`.pipe(
@@ -149,5 +158,5 @@ export const makeImageRecords = (sql: SqlClient.SqlClient) => {
     Effect.map((rows) => new Set(rows.map((r) => r.id)))
   )
 
-  return { get, byTag, byManifest, list, setTag, clearTag, insert, insertLayer, layer, layerIds, layerOfBlob, recordBlob }
+  return { get, byTag, byManifest, list, setTag, clearTag, insert, insertLayer, layer, layerIds, layerOfBlob, recordBlob, filesLayers, recordFilesLayer }
 }

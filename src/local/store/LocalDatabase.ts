@@ -63,6 +63,18 @@ const migrations = Migrator.fromRecord({
       digest TEXT PRIMARY KEY,
       layer TEXT NOT NULL REFERENCES layers(id)
     )`
+  }),
+  // The layers that place a run's files (FilesLayer), by the digest of what they hold: more than
+  // one per key when a stack already holds one. A run's echoed files, apart from its row.
+  "0003_files_layers": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE files_layers (
+      key TEXT NOT NULL,
+      layer TEXT NOT NULL REFERENCES layers(id),
+      PRIMARY KEY (key, layer)
+    ) WITHOUT ROWID`
+    yield* sql`CREATE TABLE operation_files (key TEXT PRIMARY KEY, files TEXT NOT NULL)`
+    yield* sql`ALTER TABLE operations ADD COLUMN files_key TEXT`
   })
 })
 

@@ -1,6 +1,7 @@
 import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Effect, Option, Schema } from "effect"
+import { createHash } from "node:crypto"
 import { Operation, type OperationKind, OperationStatus, OperationSummary } from "../../domain/Operation.js"
 import type { RecordError } from "./ImageRecords.js"
 import type { Window } from "./QueryRules.js"
@@ -13,7 +14,10 @@ export interface OperationRow {
   /** The input image, resolved to a uuid. */
   readonly image: string | null
   readonly resultImage: string | null
-  /** The echoed request as JSON (`metadata` on the wire), with `result` once the process ended. */
+  /**
+   * The echoed request as JSON (`metadata` on the wire), with `result` once the process ended.
+   * Rows of `list` and `active` carry it without its `files` (see `makeOperationRecords`).
+   */
   readonly metadata: Record<string, unknown>
   /** `pid:starttime:engine` of the server process (and engine in it) that runs it. */
   readonly owner: string
@@ -37,12 +41,16 @@ const OperationRowFromStored = Schema.Struct({
   owner: Schema.String,
   sandbox: Schema.NullOr(Schema.String),
   created_at: Schema.Number,
-  finished_at: Schema.NullOr(Schema.Number)
-}).pipe(Schema.rename({ result_image: "resultImage", created_at: "createdAt", finished_at: "finishedAt" }))
+  finished_at: Schema.NullOr(Schema.Number),
+  files_key: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null })
+}).pipe(Schema.rename({ result_image: "resultImage", created_at: "createdAt", finished_at: "finishedAt", files_key: "filesKey" }))
 
 const decodeRows = Schema.decodeUnknown(Schema.Array(OperationRowFromStored))
 
 const ACTIVE = ["PENDING", "ASSIGNED", "EXECUTING"] as const
+
+/** Parsed `files` echoes kept in memory: the runs of one synced project share one. */
+const REMEMBERED_FILE_SETS = 16
 
 const iso = (epochMs: number) => new Date(epochMs).toISOString()
 /** Seconds from creation to the end, or to `now` while it runs. */
@@ -91,16 +99,60 @@ export interface Outcome {
 
 export type OperationRecords = ReturnType<typeof makeOperationRecords>
 
+/**
+ * The echoed `files` of a run live apart from its row, in `operation_files` by the digest of their
+ * JSON: a run given a synced project echoes thousands of them (half a megabyte), which every
+ * update of the row (executing, sandbox, finished) would otherwise rewrite, and every run of the
+ * same project stores them once. `get` puts them back.
+ */
 export const makeOperationRecords = (sql: SqlClient.SqlClient) => {
   const changed = (rows: ReadonlyArray<unknown>) => rows.length > 0
+  const fileSets = new Map<string, unknown>()
+  const keyOf = new WeakMap<object, string>()
+  const remember = (key: string, files: unknown) => {
+    fileSets.delete(key)
+    fileSets.set(key, files)
+    if (fileSets.size > REMEMBERED_FILE_SETS) fileSets.delete(fileSets.keys().next().value!)
+  }
+
+  /** The metadata without its `files`, and their key once they are stored. */
+  const storeFiles = (metadata: Record<string, unknown>): Effect.Effect<readonly [Record<string, unknown>, string | null], SqlError> => {
+    const { files, ...rest } = metadata
+    if (typeof files !== "object" || files === null || Object.keys(files).length === 0) return Effect.succeed([metadata, null])
+    const known = keyOf.get(files)
+    if (known !== undefined) return Effect.succeed([rest, known])
+    const json = JSON.stringify(files)
+    const key = createHash("sha256").update(json).digest("hex")
+    keyOf.set(files, key)
+    remember(key, files)
+    return sql`INSERT INTO operation_files (key, files) VALUES (${key}, ${json}) ON CONFLICT(key) DO NOTHING`.pipe(Effect.as([rest, key] as const))
+  }
+
+  const filesOf = (key: string): Effect.Effect<unknown, RecordError> =>
+    fileSets.has(key)
+      ? Effect.succeed(fileSets.get(key))
+      : sql`SELECT files FROM operation_files WHERE key = ${key}`.pipe(
+        Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ files: Schema.parseJson() })))),
+        Effect.map((rows) => rows[0]?.files ?? {}),
+        Effect.tap((files) => remember(key, files))
+      )
 
   const insert = (row: OperationRow): Effect.Effect<void, SqlError> =>
-    sql`INSERT INTO operations (uuid, kind, status, error, image, result_image, metadata, owner, sandbox, created_at, finished_at)
-      VALUES (${row.uuid}, ${row.kind}, ${row.status}, ${row.error}, ${row.image}, ${row.resultImage}, ${JSON.stringify(row.metadata)},
-      ${row.owner}, ${row.sandbox}, ${row.createdAt}, ${row.finishedAt})`.pipe(Effect.asVoid)
+    Effect.flatMap(storeFiles(row.metadata), ([metadata, filesKey]) =>
+      sql`INSERT INTO operations (uuid, kind, status, error, image, result_image, metadata, owner, sandbox, created_at, finished_at, files_key)
+      VALUES (${row.uuid}, ${row.kind}, ${row.status}, ${row.error}, ${row.image}, ${row.resultImage}, ${JSON.stringify(metadata)},
+      ${row.owner}, ${row.sandbox}, ${row.createdAt}, ${row.finishedAt}, ${filesKey})`).pipe(Effect.asVoid)
 
   const get = (uuid: string): Effect.Effect<Option.Option<OperationRow>, RecordError> =>
-    sql`SELECT * FROM operations WHERE uuid = ${uuid}`.pipe(Effect.flatMap(decodeRows), Effect.map((rows) => Option.fromNullable(rows[0])))
+    sql`SELECT * FROM operations WHERE uuid = ${uuid}`.pipe(
+      Effect.flatMap(decodeRows),
+      Effect.flatMap((rows) => {
+        const row = rows[0]
+        if (row === undefined) return Effect.succeed(Option.none())
+        if (row.filesKey === null) return Effect.succeed(Option.some(row))
+        return Effect.map(filesOf(row.filesKey), (files) => Option.some({ ...row, metadata: { ...row.metadata, files } }))
+      })
+    )
 
   /** Newest first. */
   const list = (filter: OperationFilter): Effect.Effect<ReadonlyArray<OperationRow>, RecordError> => {
@@ -135,9 +187,14 @@ export const makeOperationRecords = (sql: SqlClient.SqlClient) => {
 
   /** EXECUTING → SUCCESS or FAILED; false when it was cancelled meanwhile, so the outcome must be discarded. */
   const finish = (uuid: string, outcome: Outcome): Effect.Effect<boolean, SqlError> =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => sql`UPDATE operations SET status = ${outcome.status}, error = ${outcome.error}, metadata = ${JSON.stringify(outcome.metadata)},
-      result_image = ${outcome.resultImage}, sandbox = NULL, finished_at = ${now}
-      WHERE uuid = ${uuid} AND status = 'EXECUTING' RETURNING uuid`).pipe(Effect.map(changed))
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      // The files are as the run was created with them: stored already, their key unchanged.
+      const [metadata] = yield* storeFiles(outcome.metadata)
+      return changed(yield* sql`UPDATE operations SET status = ${outcome.status}, error = ${outcome.error}, metadata = ${JSON.stringify(metadata)},
+        result_image = ${outcome.resultImage}, sandbox = NULL, finished_at = ${now}
+        WHERE uuid = ${uuid} AND status = 'EXECUTING' RETURNING uuid`)
+    })
 
   /** Any active status → CANCELLED; false when it had already ended. */
   const cancel = (uuid: string): Effect.Effect<boolean, SqlError> =>

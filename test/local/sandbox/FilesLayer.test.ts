@@ -1,0 +1,113 @@
+import { assert, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { readdirSync } from "node:fs"
+import { join } from "node:path"
+import type { InstanceFileSpec } from "../../../src/domain/Instance.js"
+import { ContreeClient } from "../../../src/services/ContreeClient.js"
+import { busybox, describeSandbox, exitCode, request, run, stderr, stdout, withLocal } from "../support.js"
+
+const text = (value: string) => new TextEncoder().encode(value)
+const layerCount = (stateDir: string) => readdirSync(join(stateDir, "layers")).length
+
+/** Uploads each text and gives the spawn request's `files` for them (mode 0644, root's). */
+const upload = (files: Record<string, string>) =>
+  Effect.gen(function*() {
+    const client = yield* ContreeClient
+    const specs: Record<string, InstanceFileSpec> = {}
+    for (const [path, content] of Object.entries(files)) {
+      specs[path] = { uuid: (yield* client.uploadFile({ _tag: "Bytes", bytes: text(content) })).uuid, mode: "0644", uid: 0, gid: 0 }
+    }
+    return specs
+  })
+
+/** Runs `command` and fails the test unless it exits 0; the operation otherwise. */
+const succeed = (image: string, command: string, extra: Parameters<typeof request>[2] = {}) =>
+  Effect.gen(function*() {
+    const op = yield* run(request(image, command, extra))
+    assert.strictEqual(exitCode(op), 0, stderr(op))
+    return op
+  })
+
+describeSandbox("a run's files layer", () => {
+  it.live("resolves symlinks on the way inside the image, and keeps the image's directories as they are", () =>
+    withLocal(() =>
+      Effect.gen(function*() {
+        const base = yield* busybox
+        const made = yield* succeed(base, "mkdir -p /srv/app && chown 5:6 /srv/app && chmod 750 /srv/app && ln -s /srv/app /app", {
+          disposable: false
+        })
+        const image = made.resultImage!
+        const files = yield* upload({ "/app/src/main.txt": "main", "/app/tool": "#!/bin/sh\n" })
+        const op = yield* succeed(image, "readlink /app; cat /srv/app/src/main.txt; echo; stat -c '%a %u %g' /srv/app /srv/app/src /srv/app/tool", {
+          // The owner is set before the mode: a chown would clear the setuid bit.
+          files: { ...files, "/app/tool": { ...files["/app/tool"]!, mode: "4755", uid: 7, gid: 8 } }
+        })
+        assert.deepStrictEqual(stdout(op).split("\n").slice(0, 5), ["/srv/app", "main", "750 5 6", "755 0 0", "4755 7 8"])
+      })
+    ))
+
+  it.live("refuses a file whose path is a directory of the image, or runs through a file", () =>
+    withLocal(() =>
+      Effect.gen(function*() {
+        const image = yield* busybox
+        for (const [path, why] of [["/etc", "/etc is a directory in the image"], ["/etc/passwd/x", "/etc/passwd is not a directory"]]) {
+          const op = yield* run(request(image, "true", { files: yield* upload({ [path!]: "x" }) }))
+          assert.strictEqual(op.status, "FAILED", path)
+          assert.include(op.error, `cannot place the run's files: ${why}`)
+        }
+      })
+    ))
+
+  it.live("is built once: later runs, and images whose directories are the same, reuse it", () =>
+    withLocal((stateDir) =>
+      Effect.gen(function*() {
+        const image = yield* busybox
+        const files = yield* upload({ "/app/a.txt": "a", "/app/lib/b.txt": "b" })
+        const before = layerCount(stateDir)
+        yield* succeed(image, "cat /app/a.txt /app/lib/b.txt", { files })
+        assert.strictEqual(layerCount(stateDir), before + 1)
+        const again = yield* succeed(image, "cat /app/a.txt /app/lib/b.txt", { files })
+        assert.strictEqual(stdout(again), "ab")
+        assert.strictEqual(layerCount(stateDir), before + 1)
+        // A new image that leaves /app's directories alone: the same files layer.
+        const child = (yield* succeed(image, "echo x > /root/x", { disposable: false })).resultImage!
+        const afterCommit = layerCount(stateDir)
+        const onChild = yield* succeed(child, "cat /app/a.txt /root/x", { files })
+        assert.strictEqual(stdout(onChild), "ax\n")
+        assert.strictEqual(layerCount(stateDir), afterCommit)
+      })
+    ))
+
+  it.live("wins over the image at its paths, and a committed run keeps the files it was given", () =>
+    withLocal(() =>
+      Effect.gen(function*() {
+        const client = yield* ContreeClient
+        const image = yield* busybox
+        const files = yield* upload({ "/etc/motd": "given\n", "/app/a.txt": "v1\n" })
+        const changed = yield* succeed(image, "cat /etc/motd && echo changed > /app/a.txt", { files, disposable: false })
+        assert.strictEqual(stdout(changed), "given\n")
+        const committed = changed.resultImage!
+        assert.strictEqual(new TextDecoder().decode(yield* client.readFile(committed, "/app/a.txt")), "changed\n")
+        assert.strictEqual(new TextDecoder().decode(yield* client.readFile(committed, "/etc/motd")), "given\n")
+        // The next run with the same files sees them as given again, over the command's change.
+        const next = yield* succeed(committed, "cat /app/a.txt", { files })
+        assert.strictEqual(stdout(next), "v1\n")
+        // A run that changes nothing still saves the files it was given.
+        const unchanged = yield* succeed(image, "true", { files: yield* upload({ "/opt/only.txt": "only" }), disposable: false })
+        assert.notStrictEqual(unchanged.resultImage, image)
+        assert.strictEqual(new TextDecoder().decode(yield* client.readFile(unchanged.resultImage!, "/opt/only.txt")), "only")
+      })
+    ))
+
+  it.live("creates a missing working directory, and the sandbox cannot change what later runs are given", () =>
+    withLocal(() =>
+      Effect.gen(function*() {
+        const image = yield* busybox
+        const files = yield* upload({ "/app/a.txt": "kept" })
+        const first = yield* succeed(image, "pwd; echo gone > /app/a.txt; rm -f /app/a.txt; chmod 777 /app", { files, cwd: "/work/dir" })
+        assert.strictEqual(stdout(first), "/work/dir\n")
+        const second = yield* succeed(image, "cat /app/a.txt; stat -c ' %a' /app", { files })
+        assert.strictEqual(stdout(second), "kept 755\n")
+      })
+    ))
+})
