@@ -7,6 +7,7 @@ import { join } from "node:path"
 import { EngineHost } from "../../../src/local/host/EngineHost.js"
 import { ImageStore } from "../../../src/local/store/ImageStore.js"
 import { LocalDatabase } from "../../../src/local/store/LocalDatabase.js"
+import { makeOperationRecords } from "../../../src/local/store/OperationRecords.js"
 import { OperationStore } from "../../../src/local/store/OperationStore.js"
 
 /** The two stores over a fresh database, without the rest of the engine. */
@@ -40,6 +41,27 @@ describe("stores", () => {
       const operation = yield* operations.operation(row)
       assert.strictEqual(operation.duration, 5)
       assert.strictEqual(operation.created_at, "2026-01-02T00:00:00.000Z")
+    })))
+
+  it.effect("a run's echoed files are stored once, apart from its row, and read back with it", () =>
+    withStores(Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const operations = yield* OperationStore
+      const files = { "/app/a.py": { uuid: "f-1", mode: "0644", uid: 0, gid: 0 }, "/app/b.py": { uuid: "f-2", mode: "0755", uid: 0, gid: 0 } }
+      const ids = [
+        yield* operations.create("instance", { image: "img", metadata: { command: "true", files } }),
+        yield* operations.create("instance", { image: "img", metadata: { command: "true", files: { ...files } } })
+      ]
+      yield* operations.records.start(ids[0]!)
+      assert.isTrue(yield* operations.records.finish(ids[0]!, { status: "SUCCESS", error: null, metadata: { command: "true", files, result: null }, resultImage: null }))
+      for (const id of ids) assert.deepStrictEqual((yield* operations.require(id)).metadata["files"], files)
+      const stored = yield* sql<{ metadata: string }>`SELECT metadata FROM operations`
+      assert.isTrue(stored.every((row) => !row.metadata.includes("f-1")))
+      assert.strictEqual((yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM operation_files`)[0]!.n, 1)
+      // Another server process over the same database reads them from the table.
+      const fresh = makeOperationRecords(sql)
+      const row = yield* fresh.get(ids[1]!)
+      assert.deepStrictEqual(row._tag === "Some" ? row.value.metadata["files"] : undefined, files)
     })))
 
   it.effect("a stored row that is not what the engine writes is an error, not a cast", () =>
