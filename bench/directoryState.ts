@@ -4,7 +4,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { generateProject } from "./projectTree.js"
@@ -65,6 +65,11 @@ export const directoryStateBench = async (bin: string, baseEnv: NodeJS.ProcessEn
     const committed = (await call("contree_run", { command: "echo step > /root/step", image, disposable: false })).result_image as string
     const onNew = await timed(runOf({ image: committed, directory_state_id: state }, "test -f /root/step -a -f /app/pkg0/file0.py"))
     report("  the same state on a newly committed image", onNew, bare)
+    // The other half of the loop: one file edited, the project synced again, the next run.
+    writeFileSync(join(tree, "pkg0", "file0.py"), "# edited\n")
+    await call("contree_rsync", { source: tree, destination: "/app" })
+    const edited = await timed(runOf({ directory_state_id: state }, "grep -q edited /app/pkg0/file0.py"))
+    report("  the first run after a one-file edit", edited, bare)
     process.stdout.write(
       `goals: first ${(first / cp).toFixed(2)}x cp -a (<= 2x): ${verdict(first <= 2 * cp)}; ` +
         `later ${(withState / bare).toFixed(2)}x a run without it (<= 1.5x): ${verdict(withState <= 1.5 * bare)}\n`
