@@ -18,6 +18,9 @@ import type { RequestedFile } from "./RunRequest.js"
 /** Layers found for recent requests: a repeated run (the agent's loop) costs one hash, not a plan. */
 const REMEMBERED_REQUESTS = 256
 
+/** How often a layer's last use is written down: runs that reuse it cost no write. */
+const TOUCH_EVERY_MS = 60 * 60 * 1000
+
 const sha256 = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex")
 
 /** Errors a hard link may meet where a copy still works: too many links to one inode, another filesystem, a filesystem without links. */
@@ -87,13 +90,44 @@ export class FilesLayers extends Context.Tag("contree/local/FilesLayers")<FilesL
     FilesLayers,
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
-      const { paths, host } = yield* EngineHost
+      const { paths, host, settings } = yield* EngineHost
       const records = (yield* ImageStore).records
       const blobs = yield* BlobStore
       const remembered = new Map<string, string | undefined>()
       // Builds are rare and short (links); one at a time, so a burst of runs on a new state builds it once.
       const building = yield* Effect.makeSemaphore(1)
       const failed = internal("cannot build the layer of the run's files")
+      const touched = new Map<string, number>()
+      // Every edit of a synced project makes a new layer (links, so mostly directory entries). One
+      // that no image holds goes once it has been unused for longer than any run can last, so no
+      // run, in this process or another, can still have it mounted.
+      const keepUnusedMs = settings.maxTimeoutSeconds * 1000 + TOUCH_EVERY_MS
+
+      const touch = (id: string) =>
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          if (now - (touched.get(id) ?? 0) < TOUCH_EVERY_MS) return
+          touched.set(id, now)
+          yield* records.touchFilesLayer(id, now).pipe(Effect.mapError(failed))
+        })
+
+      const collect = Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const moved = yield* sql.withTransaction(Effect.gen(function*() {
+          const stale = yield* records.staleFilesLayers(now - keepUnusedMs)
+          yield* records.deleteFilesLayers(stale)
+          return stale.flatMap((id) => {
+            const away = join(paths.tmp, `${process.pid}-stale-${id}`)
+            try {
+              renameSync(layerDir(paths, id), away)
+              return [away]
+            } catch {
+              return []
+            }
+          })
+        }))
+        yield* Effect.forEach(moved, removeTree, { discard: true })
+      }).pipe(Effect.catchAll((error) => Effect.logWarning(`cannot remove unused files layers: ${error.message}`)))
 
       const plan = (stack: LayerStack, files: ReadonlyArray<RequestedFile>, cwd: string) =>
         Effect.gen(function*() {
@@ -115,6 +149,7 @@ export class FilesLayers extends Context.Tag("contree/local/FilesLayers")<FilesL
           const existing = (yield* records.filesLayers(key).pipe(Effect.mapError(failed)))
             .find((id) => !image.layers.includes(id) && existsSync(layerDir(paths, id)))
           if (existing !== undefined) return existing
+          yield* collect
           const id = newLayerId()
           const staging = join(paths.tmp, `${process.pid}-files-${id}`)
           const target = layerDir(paths, id)
@@ -124,12 +159,13 @@ export class FilesLayers extends Context.Tag("contree/local/FilesLayers")<FilesL
           yield* sql.withTransaction(Effect.gen(function*() {
             yield* records.insertLayer({ id, opaque: [] }, createdAt)
             yield* Effect.try({ try: () => renameSync(staging, target), catch: failed })
-            yield* records.recordFilesLayer(key, id)
+            yield* records.recordFilesLayer(key, id, createdAt)
           })).pipe(
             Effect.mapError((error) => (error._tag === "LocalEngineError" ? error : failed(error))),
             Effect.tapError(() => removeTree(target)),
             Effect.ensuring(Effect.suspend(() => (existsSync(staging) ? removeTree(staging) : Effect.void)))
           )
+          touched.set(id, createdAt)
           return id
         }))
 
@@ -137,12 +173,13 @@ export class FilesLayers extends Context.Tag("contree/local/FilesLayers")<FilesL
         Effect.gen(function*() {
           // Layers are immutable and uploads never change: the same request over the same layers has the same answer.
           const request = sha256([image.layers, cwd, files.map((f) => [f.path, f.uuid, f.mode, f.uid, f.gid])])
-          if (remembered.has(request)) {
-            const known = remembered.get(request)
-            if (known === undefined || existsSync(layerDir(paths, known))) return known
-          }
-          const planned = yield* plan(stack, files, cwd)
-          const id = planned === undefined ? undefined : yield* layerFor(image, planned)
+          const known = remembered.get(request)
+          const id = known !== undefined && existsSync(layerDir(paths, known))
+            ? known
+            : remembered.has(request) && known === undefined
+            ? undefined
+            : yield* plan(stack, files, cwd).pipe(Effect.flatMap((planned) => (planned === undefined ? Effect.succeed(undefined) : layerFor(image, planned))))
+          if (id !== undefined) yield* touch(id)
           remembered.delete(request)
           remembered.set(request, id)
           if (remembered.size > REMEMBERED_REQUESTS) remembered.delete(remembered.keys().next().value!)

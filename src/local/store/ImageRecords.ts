@@ -144,8 +144,26 @@ export const makeImageRecords = (sql: SqlClient.SqlClient) => {
       Effect.map((rows) => rows.map((row) => row.layer))
     )
 
-  const recordFilesLayer = (key: string, layer: string): Effect.Effect<void, SqlError> =>
-    sql`INSERT INTO files_layers (key, layer) VALUES (${key}, ${layer})`.pipe(Effect.asVoid)
+  const recordFilesLayer = (key: string, layer: string, usedAt: number): Effect.Effect<void, SqlError> =>
+    sql`INSERT INTO files_layers (key, layer, used_at) VALUES (${key}, ${layer}, ${usedAt})`.pipe(Effect.asVoid)
+
+  const touchFilesLayer = (layer: string, usedAt: number): Effect.Effect<void, SqlError> =>
+    sql`UPDATE files_layers SET used_at = ${usedAt} WHERE layer = ${layer}`.pipe(Effect.asVoid)
+
+  /** Files layers last used before `before` that no image holds. */
+  const staleFilesLayers = (before: number): Effect.Effect<ReadonlyArray<string>, RecordError> =>
+    sql`SELECT layer FROM files_layers f WHERE used_at < ${before}
+      AND NOT EXISTS (SELECT 1 FROM images WHERE instr(images.layers, '"' || f.layer || '"') > 0)`.pipe(
+      Effect.flatMap(decodeLayerColumn),
+      Effect.map((rows) => rows.map((row) => row.layer))
+    )
+
+  /** Forgets layers no image holds; run it inside the transaction that moves their directories away. */
+  const deleteFilesLayers = (layers: ReadonlyArray<string>): Effect.Effect<void, SqlError> =>
+    layers.length === 0 ? Effect.void : Effect.all([
+      sql`DELETE FROM files_layers WHERE ${sql.in("layer", layers)}`,
+      sql`DELETE FROM layers WHERE ${sql.in("id", layers)}`
+    ], { discard: true })
 
   const layer = (id: string): Effect.Effect<Option.Option<LayerRow>, RecordError> =>
     sql`SELECT id, opaque FROM layers WHERE id = ${id}`.pipe(
@@ -158,5 +176,6 @@ export const makeImageRecords = (sql: SqlClient.SqlClient) => {
     Effect.map((rows) => new Set(rows.map((r) => r.id)))
   )
 
-  return { get, byTag, byManifest, list, setTag, clearTag, insert, insertLayer, layer, layerIds, layerOfBlob, recordBlob, filesLayers, recordFilesLayer }
+  return { get, byTag, byManifest, list, setTag, clearTag, insert, insertLayer, layer, layerIds, layerOfBlob, recordBlob, filesLayers, recordFilesLayer, touchFilesLayer,
+    staleFilesLayers, deleteFilesLayers }
 }

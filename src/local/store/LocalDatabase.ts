@@ -71,6 +71,7 @@ const migrations = Migrator.fromRecord({
     yield* sql`CREATE TABLE files_layers (
       key TEXT NOT NULL,
       layer TEXT NOT NULL REFERENCES layers(id),
+      used_at INTEGER NOT NULL,
       PRIMARY KEY (key, layer)
     ) WITHOUT ROWID`
     yield* sql`CREATE TABLE operation_files (key TEXT PRIMARY KEY, files TEXT NOT NULL)`

@@ -1,6 +1,8 @@
 import { assert, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { readdirSync } from "node:fs"
+import { SqlClient } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 import type { InstanceFileSpec } from "../../../src/domain/Instance.js"
 import { ContreeClient } from "../../../src/services/ContreeClient.js"
@@ -96,6 +98,33 @@ describeSandbox("a run's files layer", () => {
         const unchanged = yield* succeed(image, "true", { files: yield* upload({ "/opt/only.txt": "only" }), disposable: false })
         assert.notStrictEqual(unchanged.resultImage, image)
         assert.strictEqual(new TextDecoder().decode(yield* client.readFile(unchanged.resultImage!, "/opt/only.txt")), "only")
+      })
+    ))
+
+  it.live("goes once it has been unused for longer than any run lasts, unless an image holds it", () =>
+    withLocal((stateDir) =>
+      Effect.gen(function*() {
+        const image = yield* busybox
+        /** The files layers so far, split by whether image `held` holds them; each then marked as unused since 1970. */
+        const filesLayers = (held: string) =>
+          Effect.gen(function*() {
+            const sql = yield* SqlClient.SqlClient
+            const layers = (yield* sql<{ layer: string }>`SELECT layer FROM files_layers`).map((row) => row.layer)
+            const [row] = yield* sql<{ layers: string }>`SELECT layers FROM images WHERE uuid = ${held}`
+            const stack = JSON.parse(row!.layers) as Array<string>
+            yield* sql`UPDATE files_layers SET used_at = 0`
+            return [layers.filter((id) => stack.includes(id)), layers.filter((id) => !stack.includes(id))] as const
+          }).pipe(Effect.provide(SqliteClient.layer({ filename: join(stateDir, "engine.db") })), Effect.orDie)
+        const kept = yield* succeed(image, "true", { files: yield* upload({ "/app/kept.txt": "kept" }), disposable: false })
+        yield* succeed(image, "true", { files: yield* upload({ "/app/old.txt": "old" }) })
+        const [[heldByImage], [unused]] = yield* filesLayers(kept.resultImage!)
+        // A new layer is built: the unused one goes, the one the committed image holds stays.
+        yield* succeed(image, "true", { files: yield* upload({ "/app/new.txt": "new" }) })
+        assert.isTrue(existsSync(join(stateDir, "layers", heldByImage!)))
+        assert.isFalse(existsSync(join(stateDir, "layers", unused!)))
+        const again = yield* succeed(image, "cat /app/old.txt", { files: yield* upload({ "/app/old.txt": "old" }) })
+        assert.strictEqual(stdout(again), "old")
+        assert.strictEqual(new TextDecoder().decode(yield* (yield* ContreeClient).readFile(kept.resultImage!, "/app/kept.txt")), "kept")
       })
     ))
 
