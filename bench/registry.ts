@@ -113,7 +113,8 @@ export const registryBench = async (bin: string, baseEnv: NodeJS.ProcessEnv): Pr
       const curlRate = rate(median(curlTimes))
       report(`RegistrySource blobs, in-process (median of ${ROUNDS})`, rate(median(streamTimes)), curlRate, undefined, mbPerSecond)
       report(`contree_import_image ${megabytes.toFixed(0)} MB (median of ${ROUNDS})`, rate(median(importTimes)), curlRate, undefined, mbPerSecond)
-      report("  the same, beside curl | tar -xz", rate(median(importTimes)), rate(median(untarTimes)), undefined, mbPerSecond)
+      // Rates, so the goal (the import within 1.5x the time of curl | tar -xz) is a rate of at least 1/1.5 of its rate.
+      report("  the same, beside curl | tar -xz", rate(median(importTimes)), rate(median(untarTimes)), ">= 0.67x (time <= 1.5x)", mbPerSecond)
       report("  the server's first import (cold)", rate(coldImport), curlRate, undefined, mbPerSecond)
       process.stdout.write(
         `re-import of the same image: ${gets} blob GETs, ${bytes} bytes sent by the registry` +

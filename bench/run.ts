@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { startFakeContreeApi } from "../test/fake/FakeContreeApi.js"
+import { importLocalBench } from "./importLocal.js"
 import { localBench } from "./local.js"
 import { registryBench } from "./registry.js"
 import { rsyncBench } from "./rsync.js"
@@ -56,6 +57,9 @@ try {
 
   process.stdout.write("\n")
   await localBench(bin, baseline, env)
+
+  process.stdout.write("\n")
+  await importLocalBench(bin, env)
 
   process.stdout.write("\n")
   await registryBench(bin, env)

@@ -1,0 +1,125 @@
+// Rootfs tarball import on the local backend: the Debian bookworm rootfs (mmdebstrap, about
+// 210 MB, test/support/debianImage.ts) imported with contree_import_image `tarball:` by a server
+// driven over stdio, each figure beside a baseline from the same run:
+// - the import (a fresh server and data dir each round) beside `tar -xf` of the tarball into a
+//   fresh directory;
+// - the server's peak RSS during the import (VmHWM) beside its RSS just before it;
+// - the first contree_run on the newly imported image beside a later one.
+// `CONTREE_BENCH_ROUNDS` sets the rounds; `CONTREE_BENCH_NODE_ARGS` passes flags (--cpu-prof ...) to the server's node.
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
+import { spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { debianImage } from "../test/support/debianImage.js"
+import { mb, median, report, timed } from "./stats.js"
+
+const ROUNDS = Number(process.env["CONTREE_BENCH_ROUNDS"] || 3)
+
+/** A field of /proc/PID/status in MB (`VmRSS`, `VmHWM`). */
+const statusMb = (pid: number, field: string): number => {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith(`${field}:`))
+  if (line === undefined) throw new Error(`no ${field} in /proc/${pid}/status`)
+  return Number(line.split(/\s+/)[1]) / 1024
+}
+
+/** Writes back what earlier rounds left dirty (and deleted), so that it does not land on the next figure. */
+const settle = () => spawnSync("sync")
+
+const untar = async (tarball: string) => {
+  const dir = mkdtempSync(join(tmpdir(), "contree-bench-untar-"))
+  settle()
+  try {
+    return await timed(async () => {
+      const result = spawnSync("tar", ["-xf", tarball, "-C", dir])
+      if (result.status !== 0) throw new Error(`tar -xf failed: ${result.stderr.toString()}`)
+    })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+interface Round {
+  readonly importMs: number
+  readonly rssBefore: number
+  readonly peak: number
+  readonly firstRun: number
+  readonly laterRun: number
+  readonly progressNotes: number
+}
+
+const importRound = async (bin: string, env: NodeJS.ProcessEnv, tarball: string): Promise<Round> => {
+  const dataDir = mkdtempSync(join(tmpdir(), "contree-bench-import-"))
+  const nodeArgs = (process.env["CONTREE_BENCH_NODE_ARGS"] ?? "").split(" ").filter((arg) => arg !== "")
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [...nodeArgs, bin, "--backend", "local", "--data-dir", dataDir],
+    env: env as Record<string, string>
+  })
+  const client = new Client({ name: "bench-import", version: "1" })
+  try {
+    await client.connect(transport)
+    const call = async (name: string, args: Record<string, unknown>, onprogress?: () => void): Promise<Record<string, any>> => {
+      const result = (await client.callTool({ name, arguments: args }, undefined, onprogress === undefined ? {} : { onprogress, timeout: 600_000 })) as CallToolResult
+      if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.content)}`)
+      return result.structuredContent as Record<string, any>
+    }
+    // Warms the server up (the local engine starts on the first call) before its RSS is read.
+    await call("contree_list_images", {})
+    const pid = transport.pid!
+    const rssBefore = statusMb(pid, "VmRSS")
+    let progressNotes = 0
+    let image = ""
+    settle()
+    const importMs = await timed(async () => {
+      const op = await call("contree_import_image", { registry_url: `tarball:${tarball}` }, () => progressNotes++)
+      if (op.status !== "SUCCESS") throw new Error(`import failed: ${JSON.stringify(op)}`)
+      image = op.result_image as string
+    })
+    const peak = statusMb(pid, "VmHWM")
+    const run = () =>
+      timed(async () => {
+        const out = await call("contree_run", { command: "true", image, disposable: true })
+        if (out.status !== "SUCCESS" || out.exit_code !== 0) throw new Error(`contree_run failed: ${JSON.stringify(out)}`)
+      })
+    const firstRun = await run()
+    await run()
+    const laterRun = await run()
+    return { importMs, rssBefore, peak, firstRun, laterRun, progressNotes }
+  } finally {
+    await client.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+export const importLocalBench = async (bin: string, baseEnv: NodeJS.ProcessEnv): Promise<void> => {
+  if (spawnSync("bwrap", ["--version"]).status !== 0) {
+    process.stdout.write("tarball import: skipped (bubblewrap is not installed)\n")
+    return
+  }
+  const { missing, tarball } = debianImage()
+  if (tarball === undefined) {
+    process.stdout.write(`tarball import: skipped (${missing})\n`)
+    return
+  }
+  const env = { ...baseEnv, CONTREE_MCP_TOKEN: "", CONTREE_MCP_CACHE_GENERAL: "", CONTREE_MCP_CACHE_FILES: "" }
+  const megabytes = statSync(tarball).size / 1e6
+  process.stdout.write(
+    `tarball import: the Debian bookworm rootfs (${megabytes.toFixed(0)} MB, mmdebstrap) into a fresh server and data dir each round. ` +
+      "Baselines: tar -xf into a fresh dir; the server's RSS before the import; a later run on the image.\n"
+  )
+  await untar(tarball) // the page cache holds the tarball for both from here on
+  const untarTimes: Array<number> = []
+  const rounds: Array<Round> = []
+  for (let round = 0; round < ROUNDS; round++) {
+    untarTimes.push(await untar(tarball))
+    rounds.push(await importRound(bin, env, tarball))
+  }
+  const of = (f: (r: Round) => number) => median(rounds.map(f))
+  report(`contree_import_image tarball: (median of ${ROUNDS})`, of((r) => r.importMs), median(untarTimes), "<= 2x")
+  report("  peak RSS during the import (VmHWM)", of((r) => r.peak), of((r) => r.rssBefore), "<= 2x", mb)
+  report("  first contree_run true on the new image", of((r) => r.firstRun), of((r) => r.laterRun), "<= 2x")
+  process.stdout.write(`  progress notifications per import: ${rounds.map((r) => r.progressNotes).join(", ")}\n`)
+}
