@@ -8,22 +8,15 @@
 // `CONTREE_BENCH_ROUNDS` sets the rounds; `CONTREE_BENCH_NODE_ARGS` passes flags (--cpu-prof ...) to the server's node.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
+import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js"
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
+import { mkdtempSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { debianImage } from "../test/support/debianImage.js"
-import { mb, median, report, timed } from "./stats.js"
+import { mb, median, ms, report, statusMb, timed } from "./stats.js"
 
 const ROUNDS = Number(process.env["CONTREE_BENCH_ROUNDS"] || 3)
-
-/** A field of /proc/PID/status in MB (`VmRSS`, `VmHWM`). */
-const statusMb = (pid: number, field: string): number => {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith(`${field}:`))
-  if (line === undefined) throw new Error(`no ${field} in /proc/${pid}/status`)
-  return Number(line.split(/\s+/)[1]) / 1024
-}
 
 /** Writes back what earlier rounds left dirty (and deleted), so that it does not land on the next figure. */
 const settle = () => spawnSync("sync")
@@ -47,7 +40,8 @@ interface Round {
   readonly peak: number
   readonly firstRun: number
   readonly laterRun: number
-  readonly progressNotes: number
+  /** The import's progress notifications, with when each came (ms from the call). */
+  readonly progress: ReadonlyArray<Progress & { readonly at: number }>
 }
 
 const importRound = async (bin: string, env: NodeJS.ProcessEnv, tarball: string): Promise<Round> => {
@@ -61,7 +55,7 @@ const importRound = async (bin: string, env: NodeJS.ProcessEnv, tarball: string)
   const client = new Client({ name: "bench-import", version: "1" })
   try {
     await client.connect(transport)
-    const call = async (name: string, args: Record<string, unknown>, onprogress?: () => void): Promise<Record<string, any>> => {
+    const call = async (name: string, args: Record<string, unknown>, onprogress?: (progress: Progress) => void): Promise<Record<string, any>> => {
       const result = (await client.callTool({ name, arguments: args }, undefined, onprogress === undefined ? {} : { onprogress, timeout: 600_000 })) as CallToolResult
       if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.content)}`)
       return result.structuredContent as Record<string, any>
@@ -70,11 +64,12 @@ const importRound = async (bin: string, env: NodeJS.ProcessEnv, tarball: string)
     await call("contree_list_images", {})
     const pid = transport.pid!
     const rssBefore = statusMb(pid, "VmRSS")
-    let progressNotes = 0
+    const progress: Array<Progress & { at: number }> = []
     let image = ""
     settle()
     const importMs = await timed(async () => {
-      const op = await call("contree_import_image", { registry_url: `tarball:${tarball}` }, () => progressNotes++)
+      const started = performance.now()
+      const op = await call("contree_import_image", { registry_url: `tarball:${tarball}` }, (p) => progress.push({ ...p, at: performance.now() - started }))
       if (op.status !== "SUCCESS") throw new Error(`import failed: ${JSON.stringify(op)}`)
       image = op.result_image as string
     })
@@ -87,7 +82,7 @@ const importRound = async (bin: string, env: NodeJS.ProcessEnv, tarball: string)
     const firstRun = await run()
     await run()
     const laterRun = await run()
-    return { importMs, rssBefore, peak, firstRun, laterRun, progressNotes }
+    return { importMs, rssBefore, peak, firstRun, laterRun, progress }
   } finally {
     await client.close()
     rmSync(dataDir, { recursive: true, force: true })
@@ -121,5 +116,13 @@ export const importLocalBench = async (bin: string, baseEnv: NodeJS.ProcessEnv):
   report(`contree_import_image tarball: (median of ${ROUNDS})`, of((r) => r.importMs), median(untarTimes), "<= 2x")
   report("  peak RSS during the import (VmHWM)", of((r) => r.peak), of((r) => r.rssBefore), "<= 2x", mb)
   report("  first contree_run true on the new image", of((r) => r.firstRun), of((r) => r.laterRun), "<= 2x")
-  process.stdout.write(`  progress notifications per import: ${rounds.map((r) => r.progressNotes).join(", ")}\n`)
+  // Goal: about one every 250 ms while bytes move, each with bytes done of the total.
+  const notes = rounds.map((r) => r.progress)
+  const gaps = notes.flatMap((list) => list.slice(1).map((p, i) => p.at - list[i]!.at))
+  const last = notes[notes.length - 1]!.at(-1)
+  const withBytes = notes.flat().filter((p) => p.total !== undefined).length
+  process.stdout.write(
+    `  progress: ${notes.map((list) => list.length).join(", ")} notifications per import, median ${gaps.length === 0 ? "-" : ms(median(gaps))} apart ` +
+      `(goal about 250 ms), ${withBytes} of ${notes.flat().length} with a total; the last: ${last === undefined ? "none" : `${last.progress} of ${last.total} (${last.message})`}\n`
+  )
 }
