@@ -38,3 +38,10 @@ export const statusMb = (pid: number, field: "VmRSS" | "VmHWM"): number => {
   if (line === undefined) throw new Error(`no ${field} in /proc/${pid}/status`)
   return Number(line.split(/\s+/)[1]) / 1024
 }
+
+/** CPU seconds a process has used so far, from /proc/PID/stat (after the command name, utime and stime are fields 12 and 13). */
+export const cpuSeconds = (pid: number): { readonly user: number; readonly sys: number } => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100 }
+}
