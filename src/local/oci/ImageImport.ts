@@ -178,7 +178,7 @@ export const executeImport = (ctx: ImportContext, job: ImportJob): Effect.Effect
       if (Option.isSome(id)) known.set(layer.digest, id.value)
     }
     const wanted = new Map(resolved.layers.filter((layer) => !known.has(layer.digest)).map((layer) => [layer.digest, layer]))
-    job.progress.total += [...wanted.values()].reduce((sum, layer) => sum + layer.size, 0)
+    job.progress.total = job.progress.done + [...wanted.values()].reduce((sum, layer) => sum + layer.size, 0)
 
     const staging = yield* Effect.acquireRelease(
       Effect.try({
@@ -206,6 +206,8 @@ export const executeImport = (ctx: ImportContext, job: ImportJob): Effect.Effect
 /** The manifest was imported before: the operation gives its image back (tagged, when asked). */
 const reuse = (ctx: ImportContext, job: ImportJob, image: ImageRow) =>
   ctx.sql.withTransaction(Effect.gen(function*() {
+    // Nothing more to read than resolving did, whatever the source expected.
+    job.progress.total = job.progress.done
     if (!(yield* ctx.operations.finish(job.id, { status: "SUCCESS", error: null, metadata: job.metadata, resultImage: image.uuid }))) return
     if (job.tag !== null) yield* ctx.images.setTag(image.uuid, job.tag)
   })).pipe(Effect.mapError(internal("cannot record the import")), Effect.zipRight(ctx.settled(job.id)))

@@ -33,6 +33,8 @@ export interface ImportProgress {
 /**
  * Where a source counts what it reads while resolving: a rootfs tarball is hashed whole to name
  * its layer before a byte is unpacked, and a big one takes a while. The import sets it to its own
- * progress (`Effect.locally`); the source adds the bytes it will read to `total` and then counts them.
+ * progress (`Effect.locally`); the source counts the bytes it reads in `done`, and may add to
+ * `total` what it expects the whole import to read (a tarball: itself twice). Once resolved, the
+ * import sets `total` to what resolving read and the layers it still fetches.
  */
 export const resolveProgress: FiberRef.FiberRef<ImportProgress | undefined> = FiberRef.unsafeMake<ImportProgress | undefined>(undefined)

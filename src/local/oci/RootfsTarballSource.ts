@@ -25,7 +25,8 @@ export const rootfsTarballSource = (name: string, path: string): ImageSource => 
       try: async () => {
         const stats = await stat(path)
         if (!stats.isFile()) throw new Error("not a regular file")
-        if (progress !== undefined) progress.total += stats.size
+        // Hashed now, unpacked next unless an earlier import has it: the total is right from the start in the usual case.
+        if (progress !== undefined) progress.total += 2 * stats.size
         const hash = createHash("sha256")
         for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
           hash.update(chunk as Buffer)

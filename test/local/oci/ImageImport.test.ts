@@ -124,13 +124,34 @@ describe("executeImport", () => {
         const path = join(work, "rootfs.tar")
         writeFileSync(path, yield* Effect.promise(() => tarBytes([{ name: "etc/", type: "directory" }, { name: "etc/hostname", content: "box" }])))
         const size = readFileSync(path).length
-        const first = { done: 0, total: 0 }
-        assert.strictEqual((yield* runImport(ctx, rootfsTarballSource(`tarball:${path}`, path), first)).status, "SUCCESS")
-        assert.deepStrictEqual(first, { done: 2 * size, total: 2 * size })
+        /** Progress that keeps every total it is given. */
+        const recording = () => {
+          const totals: Array<number> = []
+          let total = 0
+          return {
+            totals,
+            progress: {
+              done: 0,
+              get total() {
+                return total
+              },
+              set total(value: number) {
+                totals.push(value)
+                total = value
+              }
+            }
+          }
+        }
+        const first = recording()
+        assert.strictEqual((yield* runImport(ctx, rootfsTarballSource(`tarball:${path}`, path), first.progress)).status, "SUCCESS")
+        assert.deepStrictEqual({ ...first.progress }, { done: 2 * size, total: 2 * size })
+        // The whole of it from the start: the hashing pass never shows as all there is.
+        assert.deepStrictEqual(first.totals, [2 * size, 2 * size])
         // Imported before: hashed to find the image again, and nothing unpacked.
-        const again = { done: 0, total: 0 }
-        assert.strictEqual((yield* runImport(ctx, rootfsTarballSource(`tarball:${path}`, path), again)).status, "SUCCESS")
-        assert.deepStrictEqual(again, { done: size, total: size })
+        const again = recording()
+        assert.strictEqual((yield* runImport(ctx, rootfsTarballSource(`tarball:${path}`, path), again.progress)).status, "SUCCESS")
+        assert.deepStrictEqual({ ...again.progress }, { done: size, total: size })
+        assert.deepStrictEqual(again.totals, [2 * size, size])
       })))
 
   it.effect("fails on a blob that does not match its digest, leaving nothing", () =>
