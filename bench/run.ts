@@ -6,6 +6,7 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { startFakeContreeApi } from "../test/fake/FakeContreeApi.js"
 import { directoryStateBench } from "./directoryState.js"
+import { importLocalBench } from "./importLocal.js"
 import { localBench } from "./local.js"
 import { registryBench } from "./registry.js"
 import { rsyncBench } from "./rsync.js"
@@ -60,6 +61,9 @@ try {
 
   process.stdout.write("\n")
   await directoryStateBench(bin, env)
+
+  process.stdout.write("\n")
+  await importLocalBench(bin, env)
 
   process.stdout.write("\n")
   await registryBench(bin, env)

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs"
+
 export const median = (values: ReadonlyArray<number>): number => {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = Math.floor(sorted.length / 2)
@@ -28,4 +30,18 @@ export const medianOf = async (n: number, f: () => Promise<unknown>, warmUp = 5)
   const times: Array<number> = []
   for (let i = 0; i < n; i++) times.push(await timed(f))
   return median(times)
+}
+
+/** A field of /proc/PID/status in MB: `VmRSS` now, `VmHWM` the peak so far. */
+export const statusMb = (pid: number, field: "VmRSS" | "VmHWM"): number => {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith(`${field}:`))
+  if (line === undefined) throw new Error(`no ${field} in /proc/${pid}/status`)
+  return Number(line.split(/\s+/)[1]) / 1024
+}
+
+/** CPU seconds a process has used so far, from /proc/PID/stat (after the command name, utime and stime are fields 12 and 13). */
+export const cpuSeconds = (pid: number): { readonly user: number; readonly sys: number } => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100 }
 }

@@ -123,6 +123,8 @@ export const contreeImportImage = defineTool({
     const progress = increasingProgress(yield* ToolContext)
     const started = yield* Clock.currentTimeMillis
     let fetching = false
+    // A local source is read (a rootfs tarball twice: hashed, then unpacked); a registry's blobs are fetched.
+    const moved = source._tag === "Local" ? "read" : "fetched"
     const op = yield* waiter.wait(operationId, {
       // ConTree gives the import IMPORT_TIMEOUT_SECONDS; the grace covers queueing, as for contree_run.
       timeout: Duration.sum(Duration.seconds(IMPORT_TIMEOUT_SECONDS), policy.runGrace),
@@ -133,7 +135,7 @@ export const contreeImportImage = defineTool({
       onWork: (work) => {
         if (work.done === 0) return Effect.void
         fetching = true
-        return progress(work.done, work.total > 0 ? work.total : undefined, `import ${operationId}: ${mib(work.done)} of ${mib(work.total)} MiB fetched`)
+        return progress(work.done, work.total > 0 ? work.total : undefined, `import ${operationId}: ${mib(work.done)} of ${mib(work.total)} MiB ${moved}`)
       }
     })
     const view = toOperationView(op)

@@ -256,6 +256,7 @@ describe("contree_import_image", () => {
       assert.strictEqual(out["result_image"], IMPORTED)
       // The status came first (elapsed seconds); then bytes, each reported once.
       assert.deepStrictEqual(h.state.progress.slice(1).map((p) => [p.progress, p.total]), [[4096, 8192], [8192, 8192]])
+      assert.match(h.state.progress[1]?.message ?? "", / MiB read$/)
     }))
 
   it.effect("refuses a local source given by a relative path", () =>
@@ -339,6 +340,15 @@ describe("contree_import_image", () => {
       assert.deepStrictEqual(out, { operation_id: "imp-1", kind: "image_import", status: "PENDING" })
       assert.deepStrictEqual(h.state.tracked, ["imp-1"])
       assert.deepStrictEqual(h.state.waits, [])
+    }))
+
+  it.effect("reports a registry import's bytes as fetched", () =>
+    Effect.gen(function*() {
+      const h = importHarness(registryMock({ stored: storedCredentials() }), { work: [{ done: 2 * 1024 * 1024, total: 4 * 1024 * 1024 }] })
+      yield* call(contreeImportImage, { registry_url: "ghcr.io/org/app:1" }).pipe(Effect.provide(h.layer))
+      assert.deepStrictEqual(h.state.progress.slice(1).map((p) => [p.progress, p.total, p.message]), [
+        [2 * 1024 * 1024, 4 * 1024 * 1024, "import imp-1: 2.0 of 4.0 MiB fetched"]
+      ])
     }))
 
   it.effect("wait=true waits with a deadline, sends progress and returns the flat view with the result image", () =>

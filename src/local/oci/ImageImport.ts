@@ -11,15 +11,11 @@ import type { OperationRecords } from "../store/OperationRecords.js"
 import { removeTree } from "../host/removeTree.js"
 import { layerDir, newLayerId, type StatePaths } from "../store/StatePaths.js"
 import { isCheckableAlgorithm } from "./Digest.js"
-import type { ImageSource } from "./ImageSource.js"
+import { type ImageSource, type ImportProgress, resolveProgress } from "./ImageSource.js"
 import { unpackLayer, UnsafeLayerEntry } from "./LayerUnpack.js"
 import { type Descriptor, ImageConfig } from "./Manifest.js"
 
-/** Bytes of the layers this import fetches: `done` grows as they stream in. */
-export interface ImportProgress {
-  done: number
-  total: number
-}
+export type { ImportProgress } from "./ImageSource.js"
 
 export interface ImportContext {
   readonly paths: StatePaths
@@ -38,7 +34,10 @@ export interface ImportJob {
   readonly tag: string | null
   /** The echoed request (spec §2.11 ImportImageMetadata). */
   readonly metadata: Record<string, unknown>
-  /** Updated in place as bytes arrive; the engine reads it for progress notifications. */
+  /**
+   * Updated in place as bytes arrive, those the source reads to resolve (see `resolveProgress`)
+   * and those of the layers fetched; the engine reads it for progress notifications.
+   */
   readonly progress: ImportProgress
 }
 
@@ -167,7 +166,7 @@ const topmostOnce = (layers: ReadonlyArray<string>) => layers.filter((id, i) => 
 export const executeImport = (ctx: ImportContext, job: ImportJob): Effect.Effect<void, LocalEngineError, Scope.Scope> =>
   Effect.gen(function*() {
     const db = internal("cannot record the import")
-    const resolved = yield* job.source.resolve
+    const resolved = yield* Effect.locally(job.source.resolve, resolveProgress, job.progress)
     const already = yield* Effect.mapError(ctx.images.byManifest(resolved.manifestDigest), db)
     if (Option.isSome(already)) return yield* reuse(ctx, job, already.value)
     if (resolved.layers.length === 0) return yield* invalidRequest(`${job.source.name}: the image has no layers`)
@@ -179,7 +178,7 @@ export const executeImport = (ctx: ImportContext, job: ImportJob): Effect.Effect
       if (Option.isSome(id)) known.set(layer.digest, id.value)
     }
     const wanted = new Map(resolved.layers.filter((layer) => !known.has(layer.digest)).map((layer) => [layer.digest, layer]))
-    job.progress.total = [...wanted.values()].reduce((sum, layer) => sum + layer.size, 0)
+    job.progress.total = job.progress.done + [...wanted.values()].reduce((sum, layer) => sum + layer.size, 0)
 
     const staging = yield* Effect.acquireRelease(
       Effect.try({
@@ -207,6 +206,8 @@ export const executeImport = (ctx: ImportContext, job: ImportJob): Effect.Effect
 /** The manifest was imported before: the operation gives its image back (tagged, when asked). */
 const reuse = (ctx: ImportContext, job: ImportJob, image: ImageRow) =>
   ctx.sql.withTransaction(Effect.gen(function*() {
+    // Nothing more to read than resolving did, whatever the source expected.
+    job.progress.total = job.progress.done
     if (!(yield* ctx.operations.finish(job.id, { status: "SUCCESS", error: null, metadata: job.metadata, resultImage: image.uuid }))) return
     if (job.tag !== null) yield* ctx.images.setTag(image.uuid, job.tag)
   })).pipe(Effect.mapError(internal("cannot record the import")), Effect.zipRight(ctx.settled(job.id)))

@@ -1,4 +1,4 @@
-import type { Effect, Stream } from "effect"
+import { type Effect, FiberRef, type Stream } from "effect"
 import type { LocalEngineError } from "../LocalEngineError.js"
 import type { Descriptor } from "./Manifest.js"
 
@@ -23,3 +23,18 @@ export interface ImageSource {
   /** The blob's bytes as stored (compressed layers stay compressed); the pipeline checks size and digest. */
   readonly blob: (descriptor: Descriptor) => Stream.Stream<Uint8Array, LocalEngineError>
 }
+
+/** Bytes an import reads (or fetches): `done` grows as they pass, against the `total` it expects. */
+export interface ImportProgress {
+  done: number
+  total: number
+}
+
+/**
+ * Where a source counts what it reads while resolving: a rootfs tarball is hashed whole to name
+ * its layer before a byte is unpacked, and a big one takes a while. The import sets it to its own
+ * progress (`Effect.locally`); the source counts the bytes it reads in `done`, and may add to
+ * `total` what it expects the whole import to read (a tarball: itself twice). Once resolved, the
+ * import sets `total` to what resolving read and the layers it still fetches.
+ */
+export const resolveProgress: FiberRef.FiberRef<ImportProgress | undefined> = FiberRef.unsafeMake<ImportProgress | undefined>(undefined)

@@ -10,10 +10,11 @@ import { LocalDatabase } from "../../../src/local/store/LocalDatabase.js"
 import { executeImport, type ImportContext, type ImportProgress } from "../../../src/local/oci/ImageImport.js"
 import type { ImageSource } from "../../../src/local/oci/ImageSource.js"
 import { ociLayoutSource } from "../../../src/local/oci/OciLayoutSource.js"
+import { rootfsTarballSource } from "../../../src/local/oci/RootfsTarballSource.js"
 import { directoryFiles } from "../../../src/local/oci/SourceFiles.js"
 import { makeOperationRecords } from "../../../src/local/store/OperationRecords.js"
 import { statePaths } from "../../../src/local/store/StatePaths.js"
-import { imageConfig, ociLayout, sha256, twoLayers, writeFiles } from "../../support/ociImages.js"
+import { imageConfig, ociLayout, sha256, tarBytes, twoLayers, writeFiles } from "../../support/ociImages.js"
 
 const ids: IdMapping = process.getuid?.() === 0
   ? { uid: 200000, gid: 200000, count: 65536 }
@@ -115,6 +116,42 @@ describe("executeImport", () => {
         assert.deepStrictEqual(again.fetched, [])
         const image = Option.getOrThrow(yield* makeImageRecords(ctx.sql).get(first.resultImage!))
         assert.strictEqual(image.manifest, layout.manifestDigest)
+      })))
+
+  it.effect("counts a rootfs tarball's bytes in its progress twice: hashed to name its layer, then unpacked", () =>
+    withStore((ctx, work) =>
+      Effect.gen(function*() {
+        const path = join(work, "rootfs.tar")
+        writeFileSync(path, yield* Effect.promise(() => tarBytes([{ name: "etc/", type: "directory" }, { name: "etc/hostname", content: "box" }])))
+        const size = readFileSync(path).length
+        /** Progress that keeps every total it is given. */
+        const recording = () => {
+          const totals: Array<number> = []
+          let total = 0
+          return {
+            totals,
+            progress: {
+              done: 0,
+              get total() {
+                return total
+              },
+              set total(value: number) {
+                totals.push(value)
+                total = value
+              }
+            }
+          }
+        }
+        const first = recording()
+        assert.strictEqual((yield* runImport(ctx, rootfsTarballSource(`tarball:${path}`, path), first.progress)).status, "SUCCESS")
+        assert.deepStrictEqual({ ...first.progress }, { done: 2 * size, total: 2 * size })
+        // The whole of it from the start: the hashing pass never shows as all there is.
+        assert.deepStrictEqual(first.totals, [2 * size, 2 * size])
+        // Imported before: hashed to find the image again, and nothing unpacked.
+        const again = recording()
+        assert.strictEqual((yield* runImport(ctx, rootfsTarballSource(`tarball:${path}`, path), again.progress)).status, "SUCCESS")
+        assert.deepStrictEqual({ ...again.progress }, { done: size, total: size })
+        assert.deepStrictEqual(again.totals, [2 * size, size])
       })))
 
   it.effect("fails on a blob that does not match its digest, leaving nothing", () =>
