@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { generateProject } from "./projectTree.js"
-import { median, medianOf, report, timed } from "./stats.js"
+import { cpuSeconds, mb, median, medianOf, report, statusMb, timed } from "./stats.js"
 
 const RUNS = 20
 
@@ -35,17 +35,19 @@ export const directoryStateBench = async (bin: string, baseEnv: NodeJS.ProcessEn
   const client = new Client({ name: "bench-state", version: "1" })
   try {
     const project = generateProject(tree)
-    await client.connect(new StdioClientTransport({
+    const transport = new StdioClientTransport({
       command: process.execPath,
       args: [bin, "--backend", "local", "--data-dir", dataDir],
       env: env as Record<string, string>
-    }))
+    })
+    await client.connect(transport)
     const call = async (name: string, args: Record<string, unknown>): Promise<Record<string, any>> => {
       const result = (await client.callTool({ name, arguments: args }, undefined, { timeout: 600_000 })) as CallToolResult
       if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.content)}`)
       return result.structuredContent as Record<string, any>
     }
     const image = (await call("contree_get_image", { image: "tag:busybox:latest" })).uuid as string
+    const rssBefore = statusMb(transport.pid!, "VmRSS")
     const state = (await call("contree_rsync", { source: tree, destination: "/app" })).directory_state_id as number
     const runOf = (extra: Record<string, unknown>, command = "true") => async () => {
       const out = await call("contree_run", { command, image, ...extra })
@@ -58,9 +60,19 @@ export const directoryStateBench = async (bin: string, baseEnv: NodeJS.ProcessEn
     const cp = await copyTime(tree)
     const first = await timed(runOf({ directory_state_id: state }, "test -f /app/pkg49/mod4/file4999.py"))
     report("run with the state: first (materialises it)", first, cp, "<= 2x cp -a")
-    const bare = await medianOf(RUNS, runOf({}))
-    const withState = await medianOf(RUNS, runOf({ directory_state_id: state }))
+    /** The median run, and the server's CPU milliseconds per run (user and system): on a busy machine, the steadier figure. */
+    const measure = async (f: () => Promise<void>) => {
+      const before = cpuSeconds(transport.pid!)
+      const median = await medianOf(RUNS, f)
+      const after = cpuSeconds(transport.pid!)
+      return { median, cpu: ((after.user + after.sys - before.user - before.sys) * 1000) / (RUNS + 5) }
+    }
+    const bareRuns = await measure(runOf({}))
+    const stateRuns = await measure(runOf({ directory_state_id: state }))
+    const bare = bareRuns.median
+    const withState = stateRuns.median
     report(`run with the state: later runs (median of ${RUNS})`, withState, bare, "<= 1.5x")
+    report("  the server's CPU per run", stateRuns.cpu, bareRuns.cpu)
     // The agent's loop: a committed step, then the next run on the new image with the same state.
     const committed = (await call("contree_run", { command: "echo step > /root/step", image, disposable: false })).result_image as string
     const onNew = await timed(runOf({ image: committed, directory_state_id: state }, "test -f /root/step -a -f /app/pkg0/file0.py"))
@@ -70,6 +82,7 @@ export const directoryStateBench = async (bin: string, baseEnv: NodeJS.ProcessEn
     await call("contree_rsync", { source: tree, destination: "/app" })
     const edited = await timed(runOf({ directory_state_id: state }, "grep -q edited /app/pkg0/file0.py"))
     report("  the first run after a one-file edit", edited, bare)
+    report("server peak RSS (sync and runs) vs. before", statusMb(transport.pid!, "VmHWM"), rssBefore, "<= 2x", mb)
     process.stdout.write(
       `goals: first ${(first / cp).toFixed(2)}x cp -a (<= 2x): ${verdict(first <= 2 * cp)}; ` +
         `later ${(withState / bare).toFixed(2)}x a run without it (<= 1.5x): ${verdict(withState <= 1.5 * bare)}\n`

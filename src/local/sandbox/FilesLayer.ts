@@ -1,8 +1,8 @@
 // A run's injected files as a read-only layer, built once and stacked over the image, instead of copies in every run's upper dir.
 import { SqlClient } from "@effect/sql"
 import { Clock, Context, Effect, Layer } from "effect"
-import { createHash, randomBytes } from "node:crypto"
-import { chmodSync, chownSync, copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync } from "node:fs"
+import { createHash } from "node:crypto"
+import { chmodSync, chownSync, copyFileSync, existsSync, linkSync, mkdirSync, renameSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { EngineHost } from "../host/EngineHost.js"
 import { removeTree } from "../host/removeTree.js"
@@ -32,30 +32,35 @@ const apply = (path: string, attrs: HostAttributes) => {
   chmodSync(path, attrs.mode)
 }
 
+const errorCode = (error: unknown) => (error as NodeJS.ErrnoException).code ?? ""
+
 /**
- * The file for `target` in a layer. Files are hard links to one copy of the upload per mode and
- * owner (`links/`), so placing a file costs a link, however large it is and however many layers
- * hold it; a copy is made where a link cannot be.
+ * The file for `target` in a layer. Files are hard links to one inode per upload, mode and owner
+ * (named in `links/`), so placing a file costs a link, however large it is and however many
+ * layers hold it. The first layer to need one copies the upload into itself, complete with owner
+ * and mode, and only then names it in `links/`: a name there is always a whole file, with no
+ * staging copy. Where a link cannot be made, the file is a copy of its own.
  */
-const placeFile = (paths: StatePaths, file: InjectionPlan["files"][number], target: string) => {
+const placeFile = (paths: StatePaths, shards: Set<string>, file: InjectionPlan["files"][number], target: string) => {
   const source = linkSourcePath(paths, file.sha256, file)
-  if (!existsSync(source)) {
-    const staged = join(paths.tmp, `${process.pid}-link-${randomBytes(6).toString("hex")}`)
-    try {
-      copyFileSync(file.source, staged)
-      apply(staged, file)
-      mkdirSync(dirname(source), { recursive: true, mode: 0o700 })
-      renameSync(staged, source)
-    } finally {
-      rmSync(staged, { force: true })
-    }
-  }
   try {
     linkSync(source, target)
+    return
   } catch (error) {
-    if (!COPY_INSTEAD.has((error as NodeJS.ErrnoException).code ?? "")) throw error
-    copyFileSync(source, target)
-    apply(target, file)
+    if (errorCode(error) !== "ENOENT" && !COPY_INSTEAD.has(errorCode(error))) throw error
+  }
+  copyFileSync(file.source, target)
+  apply(target, file)
+  const shard = dirname(source)
+  if (!shards.has(shard)) {
+    mkdirSync(shard, { recursive: true, mode: 0o700 })
+    shards.add(shard)
+  }
+  try {
+    linkSync(target, source)
+  } catch (error) {
+    // Named meanwhile by another build, or this inode cannot take more links: the file stays a copy of its own.
+    if (errorCode(error) !== "EEXIST" && !COPY_INSTEAD.has(errorCode(error))) throw error
   }
 }
 
@@ -67,7 +72,8 @@ const materialise = (paths: StatePaths, plan: InjectionPlan, staging: string) =>
     mkdirSync(staging + dir.path, { mode: 0o700 })
     chownSync(staging + dir.path, dir.uid, dir.gid)
   }
-  for (const file of plan.files) placeFile(paths, file, staging + file.path)
+  const shards = new Set<string>()
+  for (const file of plan.files) placeFile(paths, shards, file, staging + file.path)
   for (const dir of [...plan.directories].reverse()) chmodSync(staging + dir.path, dir.mode)
   chmodSync(staging, plan.root.mode)
 }
