@@ -153,9 +153,10 @@ const EchoedFiles = Schema.transform(
     decode: (u: object) => {
       const files: Record<string, EchoedFileSpec> = {}
       if (!isRecord(u)) return files
-      for (const path in u) {
+      for (const path of Object.keys(u)) {
         const file = echoedFile(u[path])
-        if (file !== undefined) files[path] = file
+        // Defined, not assigned: a path named `__proto__` is an entry like any other.
+        if (file !== undefined) Object.defineProperty(files, path, { value: file, enumerable: true, writable: true, configurable: true })
       }
       return files
     },

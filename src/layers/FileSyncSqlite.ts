@@ -84,7 +84,7 @@ const BlobRow = Schema.Struct({ sha256: Schema.String, uuid: Schema.String, size
 const StateRow = Schema.Struct({ id: Schema.Number, version: Schema.Number })
 const Version = Schema.Struct({ version: Schema.Number })
 const Id = Schema.Struct({ id: Schema.Number })
-const Destination = Schema.Struct({ destination: Schema.String, version: Schema.Number })
+const Destination = Schema.Struct({ destination: Schema.String })
 
 const chunks = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
@@ -320,6 +320,8 @@ export const makeFileSync = Effect.gen(function*() {
       const written = unchangedResync ? { id: state.id, version: state.version } : yield* sql.withTransaction(
         state !== undefined ? record(state.id) : Effect.flatMap(insertState, ([row]) => record(row!.id))
       ).pipe(
+        // Once it is in (or not): a read between the two would otherwise keep the old rows under the new mark.
+        Effect.ensuring(Effect.sync(() => localWrites++)),
         Effect.tapError(() => Effect.sync(() => state !== undefined && recorded.delete(state.id))),
         Effect.mapError(storage("record the sync"))
       )
@@ -380,19 +382,27 @@ export const makeFileSync = Effect.gen(function*() {
     return yield* lockFor(key).withPermits(1)(syncLocked(request, root, destination, exclude, key))
   })
 
-  // Every run with a state reads its files: the last answer is kept while the state's version holds.
-  const placed = new Map<number, { readonly version: number; readonly files: ReadonlyArray<SyncedFile> }>()
+  // Every run with a state reads its files: the last answer is kept while nothing was written
+  // since, here (`localWrites`) or by another process (SQLite's data_version). A state's own
+  // version is not enough: a sync of another state may re-upload shared content under a new uuid.
+  const placed = new Map<number, { readonly written: string; readonly files: ReadonlyArray<SyncedFile> }>()
+  let localWrites = 0
+  const writtenMark = sql`PRAGMA data_version`.values.pipe(
+    Effect.map((rows) => `${rows[0]?.[0]}:${localWrites}`),
+    Effect.mapError(storage("read the database's version"))
+  )
 
   const files = Effect.fn("FileSync.files")(function*(directoryStateId: number) {
-    const [state] = yield* sql`SELECT destination, version FROM sync_state WHERE id = ${directoryStateId}`.pipe(
+    const written = yield* writtenMark
+    const known = placed.get(directoryStateId)
+    if (known !== undefined && known.written === written) return known.files
+    const [state] = yield* sql`SELECT destination FROM sync_state WHERE id = ${directoryStateId}`.pipe(
       Effect.flatMap(decodeRows(Destination)),
       Effect.mapError(storage("read the directory states"))
     )
     if (state === undefined) {
       return yield* new FileSyncError({ reason: "UnknownState", message: `directory_state_id ${directoryStateId} is unknown` })
     }
-    const known = placed.get(directoryStateId)
-    if (known !== undefined && known.version === state.version) return known.files
     // Raw rows, as loadRecorded reads them.
     const rows = yield* sql`SELECT f.path, f.mode, b.uuid
       FROM sync_file f JOIN sync_blob b ON b.sha256 = f.sha256 WHERE f.state_id = ${directoryStateId} ORDER BY f.path`.values.pipe(
@@ -400,7 +410,7 @@ export const makeFileSync = Effect.gen(function*() {
     )
     const synced = rows.map(([path, mode, uuid]) => ({ path: targetPath(state.destination, String(path)), uuid: String(uuid), mode: octalMode(Number(mode)) }))
     placed.delete(directoryStateId)
-    placed.set(directoryStateId, { version: state.version, files: synced })
+    placed.set(directoryStateId, { written, files: synced })
     if (placed.size > MAX_REMEMBERED_STATES) placed.delete(placed.keys().next().value!)
     return synced
   })

@@ -93,6 +93,9 @@ describe("newer shapes", () => {
     const files = newerRun({ files: { "/a": { uuid: "f-1", mode: -1, uid: "root", gid: 0 }, "/b": { mode: "0644" } } }).instance?.files
     assert.deepStrictEqual(files, { "/a": { uuid: "f-1", gid: 0 } })
     assert.isNull(newerRun({ files: null }).instance?.files)
+    const odd = newerRun({ files: JSON.parse('{"__proto__": {"uuid": "f-3"}}') }).instance?.files
+    assert.deepStrictEqual(Object.keys(odd ?? {}), ["__proto__"])
+    assert.strictEqual(Object.getPrototypeOf(odd), Object.prototype)
     assertResultKept(newerRun({}, { image_size: "4 KiB", consumed_cpu: null, duration: "1.2s", result: "img-2", something_new: true }))
   })
 

@@ -67,7 +67,9 @@ export const planInjection = (
       }
       const [rootUid, rootGid] = hostIds(0, 0)
       const directories = new Map<string, HostAttributes>()
+      const placed = new Map<string, InjectionPlan["files"][number]>()
       const place = (path: string, stats: Stats | undefined) => {
+        if (placed.has(path)) throw new Refused(`${path} is both a file given and a directory of another file (or the working directory)`)
         if (!directories.has(path)) directories.set(path, stats === undefined ? { mode: 0o755, uid: rootUid, gid: rootGid } : attributes(stats))
       }
 
@@ -107,11 +109,11 @@ export const planInjection = (
       }
 
       if (!workdirExists) directory(cwd)
-      const placed = new Map<string, InjectionPlan["files"][number]>()
       for (const file of files) {
         const parent = directory(posix.dirname(file.path))
         const name = posix.basename(file.path)
         const path = posix.join(parent.canonical, name)
+        if (directories.has(path)) throw new Refused(`${path} is both a file given and a directory of another file (or the working directory)`)
         if (parent.entry !== undefined && stack.child(parent.entry, name)?.stats.isDirectory() === true) {
           throw new Refused(`${file.path} is a directory in the image`)
         }
@@ -123,7 +125,8 @@ export const planInjection = (
       return {
         root: attributes(root.stats),
         directories: [...directories].map(([path, attrs]) => ({ path, ...attrs })),
-        files: [...placed.values()]
+        // By path: the same files given in another order make the same layer.
+        files: [...placed.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
       }
     },
     catch: (error) =>

@@ -2,16 +2,16 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Context, Effect, Layer } from "effect"
 import { createHash } from "node:crypto"
-import { chmodSync, chownSync, copyFileSync, existsSync, linkSync, mkdirSync, renameSync } from "node:fs"
-import { dirname, join } from "node:path"
+import { chmodSync, chownSync, closeSync, existsSync, fchmodSync, fchownSync, mkdirSync, openSync, readdirSync, readSync, renameSync, writeSync } from "node:fs"
+import { join } from "node:path"
 import { EngineHost } from "../host/EngineHost.js"
 import { removeTree } from "../host/removeTree.js"
-import type { LayerStack } from "../images/LayerStack.js"
+import type { LayerStack, StackLayer } from "../images/LayerStack.js"
 import { internal, type LocalEngineError, notFound } from "../LocalEngineError.js"
 import { BlobStore } from "../store/BlobStore.js"
 import type { ImageRow } from "../store/ImageRecords.js"
 import { ImageStore } from "../store/ImageStore.js"
-import { layerDir, linkSourcePath, newLayerId, type StatePaths } from "../store/StatePaths.js"
+import { layerDir, newLayerId } from "../store/StatePaths.js"
 import { type HostAttributes, type InjectionPlan, planInjection } from "./FileInjection.js"
 import type { RequestedFile } from "./RunRequest.js"
 
@@ -23,59 +23,65 @@ const TOUCH_EVERY_MS = 60 * 60 * 1000
 
 const sha256 = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex")
 
-/** Errors a hard link may meet where a copy still works: too many links to one inode, another filesystem, a filesystem without links. */
-const COPY_INSTEAD = new Set(["EMLINK", "EXDEV", "EPERM", "ENOTSUP", "EOPNOTSUPP"])
-
-/** Owner first: a chown clears the setuid and setgid bits that the mode then sets. */
-const apply = (path: string, attrs: HostAttributes) => {
-  chownSync(path, attrs.uid, attrs.gid)
-  chmodSync(path, attrs.mode)
-}
-
-const errorCode = (error: unknown) => (error as NodeJS.ErrnoException).code ?? ""
+const COPY_BUFFER = Buffer.allocUnsafe(1024 * 1024)
 
 /**
- * The file for `target` in a layer. Files are hard links to one inode per upload, mode and owner
- * (named in `links/`), so placing a file costs a link, however large it is and however many
- * layers hold it. The first layer to need one copies the upload into itself, complete with owner
- * and mode, and only then names it in `links/`: a name there is always a whole file, with no
- * staging copy. Where a link cannot be made, the file is a copy of its own.
+ * Copies an upload into a layer with its owner and mode, by read and write: on the disks measured
+ * here copy_file_range (fs.copyFile, cp) made small files ten times slower. Every file is a copy
+ * of its own, never a hard link: overlayfs shows a lower file's own inode number, so two paths
+ * sharing one would look like hard links to each other (and `cp -a` would keep them linked). The
+ * owner is set before the mode: a chown clears the setuid and setgid bits that the mode then sets.
  */
-const placeFile = (paths: StatePaths, shards: Set<string>, file: InjectionPlan["files"][number], target: string) => {
-  const source = linkSourcePath(paths, file.sha256, file)
+const copyFile = (source: string, target: string, attrs: HostAttributes) => {
+  const from = openSync(source, "r")
   try {
-    linkSync(source, target)
-    return
-  } catch (error) {
-    if (errorCode(error) !== "ENOENT" && !COPY_INSTEAD.has(errorCode(error))) throw error
-  }
-  copyFileSync(file.source, target)
-  apply(target, file)
-  const shard = dirname(source)
-  if (!shards.has(shard)) {
-    mkdirSync(shard, { recursive: true, mode: 0o700 })
-    shards.add(shard)
-  }
-  try {
-    linkSync(target, source)
-  } catch (error) {
-    // Named meanwhile by another build, or this inode cannot take more links: the file stays a copy of its own.
-    if (errorCode(error) !== "EEXIST" && !COPY_INSTEAD.has(errorCode(error))) throw error
+    const to = openSync(target, "wx", 0o600)
+    try {
+      for (let read = readSync(from, COPY_BUFFER); read > 0; read = readSync(from, COPY_BUFFER)) {
+        for (let written = 0; written < read;) written += writeSync(to, COPY_BUFFER, written, read - written)
+      }
+      fchownSync(to, attrs.uid, attrs.gid)
+      fchmodSync(to, attrs.mode)
+    } finally {
+      closeSync(to)
+    }
+  } finally {
+    closeSync(from)
   }
 }
 
 /** Writes the plan's tree at `staging`; modes are applied last, so a read-only directory does not stop the files going in. */
-const materialise = (paths: StatePaths, plan: InjectionPlan, staging: string) => {
+const materialise = (plan: InjectionPlan, staging: string) => {
   mkdirSync(staging, { mode: 0o700 })
   chownSync(staging, plan.root.uid, plan.root.gid)
   for (const dir of plan.directories) {
     mkdirSync(staging + dir.path, { mode: 0o700 })
     chownSync(staging + dir.path, dir.uid, dir.gid)
   }
-  const shards = new Set<string>()
-  for (const file of plan.files) placeFile(paths, shards, file, staging + file.path)
+  for (const file of plan.files) copyFile(file.source, staging + file.path, file)
   for (const dir of [...plan.directories].reverse()) chmodSync(staging + dir.path, dir.mode)
   chmodSync(staging, plan.root.mode)
+}
+
+/**
+ * Whether the layers above the stack's layer `index` (top first) leave the plan's files as they
+ * are: none replaces or deletes a planned file, nor replaces, deletes or makes opaque a planned
+ * directory. Only the planned directories are walked, so a big commit elsewhere costs nothing.
+ */
+const untouchedAbove = (stack: LayerStack, index: number, planned: InjectionPlan): boolean => {
+  const files = new Set(planned.files.map((file) => file.path))
+  const directories = new Set(planned.directories.map((dir) => dir.path))
+  const clean = (layer: StackLayer, dir: string): boolean => {
+    const host = layer.dir + (dir === "/" ? "" : dir)
+    for (const entry of readdirSync(host, { withFileTypes: true })) {
+      const path = dir === "/" ? `/${entry.name}` : `${dir}/${entry.name}`
+      if (files.has(path)) return false
+      if (!directories.has(path)) continue
+      if (!entry.isDirectory() || layer.opaque.has(path.slice(1)) || !clean(layer, path)) return false
+    }
+    return true
+  }
+  return stack.layers.slice(0, index).every((layer) => clean(layer, "/"))
 }
 
 export class FilesLayers extends Context.Tag("contree/local/FilesLayers")<FilesLayers, {
@@ -100,21 +106,21 @@ export class FilesLayers extends Context.Tag("contree/local/FilesLayers")<FilesL
       const records = (yield* ImageStore).records
       const blobs = yield* BlobStore
       const remembered = new Map<string, string | undefined>()
-      // Builds are rare and short (links); one at a time, so a burst of runs on a new state builds it once.
+      // One build at a time, so a burst of runs on a new state builds it once.
       const building = yield* Effect.makeSemaphore(1)
       const failed = internal("cannot build the layer of the run's files")
       const touched = new Map<string, number>()
-      // Every edit of a synced project makes a new layer (links, so mostly directory entries). One
-      // that no image holds goes once it has been unused for longer than any run can last, so no
-      // run, in this process or another, can still have it mounted.
-      const keepUnusedMs = settings.maxTimeoutSeconds * 1000 + TOUCH_EVERY_MS
+      // Every edit of a synced project makes a new layer. One that no image holds goes once it has
+      // been unused for longer than any run can last (its last use may be written up to an hour
+      // late, and a commit takes a while), so no run, in this process or another, still has it mounted.
+      const keepUnusedMs = settings.maxTimeoutSeconds * 1000 + 3 * TOUCH_EVERY_MS
 
       const touch = (id: string) =>
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
           if (now - (touched.get(id) ?? 0) < TOUCH_EVERY_MS) return
-          touched.set(id, now)
           yield* records.touchFilesLayer(id, now).pipe(Effect.mapError(failed))
+          touched.set(id, now)
         })
 
       const collect = Effect.gen(function*() {
@@ -147,19 +153,27 @@ export class FilesLayers extends Context.Tag("contree/local/FilesLayers")<FilesL
           return yield* planInjection(stack, injected, cwd, host.ids)
         })
 
-      /** A layer of this plan not already in the image (a layer appears once in a stack), else a new one. */
-      const layerFor = (image: ImageRow, planned: InjectionPlan) =>
+      /**
+       * The layer of this plan: `undefined` when the image already holds one with nothing above it
+       * touching its files (a run committed with the same files, the usual chain), else one not in
+       * the image (a layer appears once in a stack), else a new one.
+       */
+      const layerFor = (image: ImageRow, stack: LayerStack, planned: InjectionPlan) =>
         building.withPermits(1)(Effect.gen(function*() {
           // The plan without host paths of the uploads: what the layer's content depends on.
           const key = sha256([planned.root, planned.directories, planned.files.map(({ source: _, ...file }) => file)])
-          const existing = (yield* records.filesLayers(key).pipe(Effect.mapError(failed)))
-            .find((id) => !image.layers.includes(id) && existsSync(layerDir(paths, id)))
+          const layers = (yield* records.filesLayers(key).pipe(Effect.mapError(failed))).filter((id) => existsSync(layerDir(paths, id)))
+          const held = layers.map((id) => image.layers.lastIndexOf(id)).reduce((top, at) => Math.max(top, at), -1)
+          if (held !== -1 && (yield* Effect.try({ try: () => untouchedAbove(stack, image.layers.length - 1 - held, planned), catch: failed }))) {
+            return undefined
+          }
+          const existing = layers.find((id) => !image.layers.includes(id))
           if (existing !== undefined) return existing
           yield* collect
           const id = newLayerId()
           const staging = join(paths.tmp, `${process.pid}-files-${id}`)
           const target = layerDir(paths, id)
-          yield* Effect.try({ try: () => materialise(paths, planned, staging), catch: failed })
+          yield* Effect.try({ try: () => materialise(planned, staging), catch: failed })
           const createdAt = yield* Clock.currentTimeMillis
           // Renamed into place inside the transaction that records it, as a committed layer is.
           yield* sql.withTransaction(Effect.gen(function*() {
@@ -184,7 +198,7 @@ export class FilesLayers extends Context.Tag("contree/local/FilesLayers")<FilesL
             ? known
             : remembered.has(request) && known === undefined
             ? undefined
-            : yield* plan(stack, files, cwd).pipe(Effect.flatMap((planned) => (planned === undefined ? Effect.succeed(undefined) : layerFor(image, planned))))
+            : yield* plan(stack, files, cwd).pipe(Effect.flatMap((planned) => (planned === undefined ? Effect.succeed(undefined) : layerFor(image, stack, planned))))
           if (id !== undefined) yield* touch(id)
           remembered.delete(request)
           remembered.set(request, id)

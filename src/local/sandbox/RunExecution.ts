@@ -193,9 +193,12 @@ const commit = (
   defaults: ImageDefaults | null
 ) =>
   Effect.gen(function*() {
-    const squash = changes !== undefined && base.length + 1 > ctx.settings.maxLayers
-    const source = changes === undefined ? undefined : squash ? yield* flatten(ctx, id, `../runs/${id}/out:${lowerdir(base)}`) : changes.staged
-    const layer = changes === undefined ? undefined : { id: newLayerId(), opaque: squash ? [] : changes.opaque }
+    // The files layer alone may take the chain past the limit too.
+    const squash = base.length + (changes === undefined ? 0 : 1) > ctx.settings.maxLayers
+    const source = squash
+      ? yield* flatten(ctx, id, changes === undefined ? lowerdir(base) : `../runs/${id}/out:${lowerdir(base)}`)
+      : changes?.staged
+    const layer = source === undefined ? undefined : { id: newLayerId(), opaque: squash ? [] : changes!.opaque }
     const target = layer === undefined ? undefined : layerDir(ctx.paths, layer.id)
     const createdAt = yield* Clock.currentTimeMillis
     const created: ImageRow = {

@@ -11,6 +11,15 @@ import { busybox, describeSandbox, exitCode, request, run, stderr, stdout, withL
 const text = (value: string) => new TextEncoder().encode(value)
 const layerCount = (stateDir: string) => readdirSync(join(stateDir, "layers")).length
 
+/** Reads the engine's database beside it, as another process would. */
+const engineDb = <A>(stateDir: string, query: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
+  Effect.flatMap(SqlClient.SqlClient, query).pipe(Effect.provide(SqliteClient.layer({ filename: join(stateDir, "engine.db") })), Effect.orDie)
+
+/** The layers an image stacks, lowest first, as the engine records them. */
+const layersOf = (stateDir: string, image: string) =>
+  engineDb(stateDir, (sql) =>
+    Effect.map(sql<{ layers: string }>`SELECT layers FROM images WHERE uuid = ${image}`, ([row]) => JSON.parse(row!.layers) as Array<string>))
+
 /** Uploads each text and gives the spawn request's `files` for them (mode 0644, root's). */
 const upload = (files: Record<string, string>) =>
   Effect.gen(function*() {
@@ -52,9 +61,15 @@ describeSandbox("a run's files layer", () => {
     withLocal(() =>
       Effect.gen(function*() {
         const image = yield* busybox
-        for (const [path, why] of [["/etc", "/etc is a directory in the image"], ["/etc/passwd/x", "/etc/passwd is not a directory"]]) {
-          const op = yield* run(request(image, "true", { files: yield* upload({ [path!]: "x" }) }))
-          assert.strictEqual(op.status, "FAILED", path)
+        const cases: Array<readonly [Record<string, string>, string]> = [
+          [{ "/etc": "x" }, "/etc is a directory in the image"],
+          [{ "/etc/passwd/x": "x" }, "/etc/passwd is not a directory"],
+          [{ "/opt/a": "x", "/opt/a/b": "y" }, "/opt/a is both a file given and a directory of another file"],
+          [{ "/opt/a/b": "y", "/opt/a": "x" }, "/opt/a is both a file given and a directory of another file"]
+        ]
+        for (const [files, why] of cases) {
+          const op = yield* run(request(image, "true", { files: yield* upload(files) }))
+          assert.strictEqual(op.status, "FAILED", why)
           assert.include(op.error, `cannot place the run's files: ${why}`)
         }
       })
@@ -101,6 +116,43 @@ describeSandbox("a run's files layer", () => {
       })
     ))
 
+  it.live("a chain of commits with the same files stacks them once", () =>
+    withLocal((stateDir) =>
+      Effect.gen(function*() {
+        const files = yield* upload({ "/app/a.txt": "a" })
+        let image = yield* busybox
+        for (let step = 0; step < 3; step++) {
+          image = (yield* succeed(image, `echo ${step} > /root/step${step}`, { files, disposable: false })).resultImage!
+        }
+        // The busybox layer, the files once, and one layer per step.
+        assert.strictEqual((yield* layersOf(stateDir, image)).length, 5)
+      })
+    ))
+
+  it.live("a chain of commits, each with new files, stays within maxLayers", () =>
+    withLocal((stateDir) =>
+      Effect.gen(function*() {
+        let other = yield* busybox
+        for (let step = 0; step < 4; step++) {
+          other = (yield* succeed(other, "true", { files: yield* upload({ [`/app/f${step}.txt`]: `${step}` }), disposable: false })).resultImage!
+        }
+        const all = yield* succeed(other, "cat /app/f0.txt /app/f1.txt /app/f2.txt /app/f3.txt")
+        assert.strictEqual(stdout(all), "0123")
+        assert.isAtMost((yield* layersOf(stateDir, other)).length, 3)
+      }), { maxLayers: 3 }
+    ))
+
+  it.live("gives every file an inode of its own, even files of the same content", () =>
+    withLocal(() =>
+      Effect.gen(function*() {
+        const image = yield* busybox
+        const op = yield* succeed(image, "stat -c '%i %h' /app/a/__init__.py /app/b/__init__.py", { files: yield* upload({ "/app/a/__init__.py": "", "/app/b/__init__.py": "" }) })
+        const [a, b] = stdout(op).trim().split("\n")
+        assert.notStrictEqual(a!.split(" ")[0], b!.split(" ")[0])
+        assert.deepStrictEqual([a!.split(" ")[1], b!.split(" ")[1]], ["1", "1"])
+      })
+    ))
+
   it.live("goes once it has been unused for longer than any run lasts, unless an image holds it", () =>
     withLocal((stateDir) =>
       Effect.gen(function*() {
@@ -108,13 +160,14 @@ describeSandbox("a run's files layer", () => {
         /** The files layers so far, split by whether image `held` holds them; each then marked as unused since 1970. */
         const filesLayers = (held: string) =>
           Effect.gen(function*() {
-            const sql = yield* SqlClient.SqlClient
-            const layers = (yield* sql<{ layer: string }>`SELECT layer FROM files_layers`).map((row) => row.layer)
-            const [row] = yield* sql<{ layers: string }>`SELECT layers FROM images WHERE uuid = ${held}`
-            const stack = JSON.parse(row!.layers) as Array<string>
-            yield* sql`UPDATE files_layers SET used_at = 0`
-            return [layers.filter((id) => stack.includes(id)), layers.filter((id) => !stack.includes(id))] as const
-          }).pipe(Effect.provide(SqliteClient.layer({ filename: join(stateDir, "engine.db") })), Effect.orDie)
+            const stack = yield* layersOf(stateDir, held)
+            return yield* engineDb(stateDir, (sql) =>
+              Effect.gen(function*() {
+                const layers = (yield* sql<{ layer: string }>`SELECT layer FROM files_layers`).map((row) => row.layer)
+                yield* sql`UPDATE files_layers SET used_at = 0`
+                return [layers.filter((id) => stack.includes(id)), layers.filter((id) => !stack.includes(id))] as const
+              }))
+          })
         const kept = yield* succeed(image, "true", { files: yield* upload({ "/app/kept.txt": "kept" }), disposable: false })
         yield* succeed(image, "true", { files: yield* upload({ "/app/old.txt": "old" }) })
         const [[heldByImage], [unused]] = yield* filesLayers(kept.resultImage!)
