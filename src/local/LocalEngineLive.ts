@@ -28,7 +28,7 @@ const prepareStateDir = (paths: StatePaths) =>
         mkdirSync(dir, { recursive: true })
         chmodSync(dir, 0o711)
       }
-      for (const dir of [paths.blobs, paths.tmp]) mkdirSync(dir, { recursive: true, mode: 0o700 })
+      for (const dir of [paths.blobs, paths.links, paths.tmp]) mkdirSync(dir, { recursive: true, mode: 0o700 })
     },
     catch: internal(`cannot create the state directory ${paths.root}`)
   })

@@ -2,8 +2,8 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Context, Effect, Layer } from "effect"
 import { createHash } from "node:crypto"
-import { chmodSync, chownSync, closeSync, existsSync, fchmodSync, fchownSync, mkdirSync, openSync, readdirSync, readSync, renameSync, writeSync } from "node:fs"
-import { join } from "node:path"
+import { chmodSync, chownSync, closeSync, existsSync, fchmodSync, fchownSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs"
+import { dirname, join } from "node:path"
 import { EngineHost } from "../host/EngineHost.js"
 import { removeTree } from "../host/removeTree.js"
 import type { LayerStack, StackLayer } from "../images/LayerStack.js"
@@ -11,7 +11,7 @@ import { internal, type LocalEngineError, notFound } from "../LocalEngineError.j
 import { BlobStore } from "../store/BlobStore.js"
 import type { ImageRow } from "../store/ImageRecords.js"
 import { ImageStore } from "../store/ImageStore.js"
-import { layerDir, newLayerId } from "../store/StatePaths.js"
+import { layerDir, linkSourcePath, newLayerId, type StatePaths } from "../store/StatePaths.js"
 import { type HostAttributes, type InjectionPlan, planInjection } from "./FileInjection.js"
 import type { RequestedFile } from "./RunRequest.js"
 
@@ -26,10 +26,8 @@ const sha256 = (value: unknown) => createHash("sha256").update(JSON.stringify(va
 const COPY_BUFFER = Buffer.allocUnsafe(1024 * 1024)
 
 /**
- * Copies an upload into a layer with its owner and mode, by read and write: on the disks measured
- * here copy_file_range (fs.copyFile, cp) made small files ten times slower. Every file is a copy
- * of its own, never a hard link: overlayfs shows a lower file's own inode number, so two paths
- * sharing one would look like hard links to each other (and `cp -a` would keep them linked). The
+ * Copies an upload to the new file `target` with its owner and mode, by read and write: on the
+ * disks measured here copy_file_range (fs.copyFile, cp) made small files ten times slower. The
  * owner is set before the mode: a chown clears the setuid and setgid bits that the mode then sets.
  */
 const copyFile = (source: string, target: string, attrs: HostAttributes) => {
@@ -50,17 +48,71 @@ const copyFile = (source: string, target: string, attrs: HostAttributes) => {
   }
 }
 
+const errorCode = (error: unknown) => (error as NodeJS.ErrnoException).code ?? ""
+
+/** Where a link cannot be made, but a copy can: too many links to one inode, another filesystem, a filesystem without links. */
+const COPY_INSTEAD = new Set(["EMLINK", "EXDEV", "EPERM", "ENOTSUP", "EOPNOTSUPP"])
+
+/**
+ * Places the plan's files. Each is a hard link to one inode per upload, mode and owner, named in
+ * `links/`, so a new version of a synced project costs a link per file, not a copy; the first
+ * layer to need an inode copies the upload into itself and only then names it there (a name in
+ * `links/` is always a whole file). overlayfs shows a lower file's own inode number, so no two
+ * paths a sandbox sees may share one: within a layer an inode is linked once (duplicates are
+ * copies), and a layer for a stack that already holds another files layer is all copies.
+ */
+const placeFiles = (paths: StatePaths, plan: InjectionPlan, staging: string, linking: boolean) => {
+  const used = new Set<string>()
+  const shards = new Set<string>()
+  for (const file of plan.files) {
+    const target = staging + file.path
+    const source = linkSourcePath(paths, file.sha256, file)
+    if (!linking || used.has(source)) {
+      copyFile(file.source, target, file)
+      continue
+    }
+    used.add(source)
+    try {
+      linkSync(source, target)
+      continue
+    } catch (error) {
+      if (errorCode(error) !== "ENOENT" && !COPY_INSTEAD.has(errorCode(error))) throw error
+    }
+    copyFile(file.source, target, file)
+    if (!shards.has(dirname(source))) {
+      mkdirSync(dirname(source), { recursive: true, mode: 0o700 })
+      shards.add(dirname(source))
+    }
+    try {
+      linkSync(target, source)
+    } catch (error) {
+      // Named meanwhile by another build, or the inode cannot take more links: this file stays a copy of its own.
+      if (errorCode(error) !== "EEXIST" && !COPY_INSTEAD.has(errorCode(error))) throw error
+    }
+  }
+}
+
 /** Writes the plan's tree at `staging`; modes are applied last, so a read-only directory does not stop the files going in. */
-const materialise = (plan: InjectionPlan, staging: string) => {
+const materialise = (paths: StatePaths, plan: InjectionPlan, staging: string, linking: boolean) => {
   mkdirSync(staging, { mode: 0o700 })
   chownSync(staging, plan.root.uid, plan.root.gid)
   for (const dir of plan.directories) {
     mkdirSync(staging + dir.path, { mode: 0o700 })
     chownSync(staging + dir.path, dir.uid, dir.gid)
   }
-  for (const file of plan.files) copyFile(file.source, staging + file.path, file)
+  placeFiles(paths, plan, staging, linking)
   for (const dir of [...plan.directories].reverse()) chmodSync(staging + dir.path, dir.mode)
   chmodSync(staging, plan.root.mode)
+}
+
+/** Removes the names in `links/` that no layer links to any more (a link count of one). */
+const removeUnlinked = (links: string) => {
+  for (const shard of readdirSync(links)) {
+    for (const name of readdirSync(join(links, shard))) {
+      const path = join(links, shard, name)
+      if (lstatSync(path).nlink === 1) rmSync(path, { force: true })
+    }
+  }
 }
 
 /**
@@ -139,6 +191,7 @@ export class FilesLayers extends Context.Tag("contree/local/FilesLayers")<FilesL
           })
         }))
         yield* Effect.forEach(moved, removeTree, { discard: true })
+        if (moved.length > 0) yield* Effect.try({ try: () => removeUnlinked(paths.links), catch: failed })
       }).pipe(Effect.catchAll((error) => Effect.logWarning(`cannot remove unused files layers: ${error.message}`)))
 
       const plan = (stack: LayerStack, files: ReadonlyArray<RequestedFile>, cwd: string) =>
@@ -173,7 +226,8 @@ export class FilesLayers extends Context.Tag("contree/local/FilesLayers")<FilesL
           const id = newLayerId()
           const staging = join(paths.tmp, `${process.pid}-files-${id}`)
           const target = layerDir(paths, id)
-          yield* Effect.try({ try: () => materialise(planned, staging), catch: failed })
+          const linking = (yield* records.filesLayersAmong(image.layers).pipe(Effect.mapError(failed))).length === 0
+          yield* Effect.try({ try: () => materialise(paths, planned, staging, linking), catch: failed })
           const createdAt = yield* Clock.currentTimeMillis
           // Renamed into place inside the transaction that records it, as a committed layer is.
           yield* sql.withTransaction(Effect.gen(function*() {

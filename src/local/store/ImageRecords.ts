@@ -147,6 +147,13 @@ export const makeImageRecords = (sql: SqlClient.SqlClient) => {
   const recordFilesLayer = (key: string, layer: string, usedAt: number): Effect.Effect<void, SqlError> =>
     sql`INSERT INTO files_layers (key, layer, used_at) VALUES (${key}, ${layer}, ${usedAt})`.pipe(Effect.asVoid)
 
+  /** Which of `layers` are files layers. */
+  const filesLayersAmong = (layers: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>, RecordError> =>
+    layers.length === 0 ? Effect.succeed([]) : sql`SELECT DISTINCT layer FROM files_layers WHERE ${sql.in("layer", layers)}`.pipe(
+      Effect.flatMap(decodeLayerColumn),
+      Effect.map((rows) => rows.map((row) => row.layer))
+    )
+
   const touchFilesLayer = (layer: string, usedAt: number): Effect.Effect<void, SqlError> =>
     sql`UPDATE files_layers SET used_at = ${usedAt} WHERE layer = ${layer}`.pipe(Effect.asVoid)
 
@@ -176,6 +183,6 @@ export const makeImageRecords = (sql: SqlClient.SqlClient) => {
     Effect.map((rows) => new Set(rows.map((r) => r.id)))
   )
 
-  return { get, byTag, byManifest, list, setTag, clearTag, insert, insertLayer, layer, layerIds, layerOfBlob, recordBlob, filesLayers, recordFilesLayer, touchFilesLayer,
+  return { get, byTag, byManifest, list, setTag, clearTag, insert, insertLayer, layer, layerIds, layerOfBlob, recordBlob, filesLayers, filesLayersAmong, recordFilesLayer, touchFilesLayer,
     staleFilesLayers, deleteFilesLayers }
 }

@@ -16,6 +16,8 @@ export interface StatePaths {
   readonly runtime: string
   /** `blobs/<aa>/<sha256>`: uploaded files, content-addressed. */
   readonly blobs: string
+  /** `links/<aa>/<sha256>-<mode>-<uid>-<gid>`: an upload as files layers place it, the inode they link to (see FilesLayer). */
+  readonly links: string
   /** Staging for atomic writes: everything is built here, then renamed into place. */
   readonly tmp: string
 }
@@ -27,12 +29,15 @@ export const statePaths = (root: string): StatePaths => ({
   runs: join(root, "runs"),
   runtime: join(root, "runtime"),
   blobs: join(root, "blobs"),
+  links: join(root, "links"),
   tmp: join(root, "tmp")
 })
 
 export const layerDir = (paths: StatePaths, id: string) => join(paths.layers, id)
 export const runDir = (paths: StatePaths, operation: string) => join(paths.runs, operation)
 export const blobPath = (paths: StatePaths, sha256: string) => join(paths.blobs, sha256.slice(0, 2), sha256)
+export const linkSourcePath = (paths: StatePaths, sha256: string, attrs: { readonly mode: number; readonly uid: number; readonly gid: number }) =>
+  join(paths.links, sha256.slice(0, 2), `${sha256}-${attrs.mode.toString(8)}-${attrs.uid}-${attrs.gid}`)
 
 /** A new layer directory's name: short, see above. */
 export const newLayerId = () => randomBytes(6).toString("hex")

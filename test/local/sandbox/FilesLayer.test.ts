@@ -2,7 +2,7 @@ import { assert, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { existsSync, readdirSync } from "node:fs"
+import { existsSync, lstatSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 import type { InstanceFileSpec } from "../../../src/domain/Instance.js"
 import { ContreeClient } from "../../../src/services/ContreeClient.js"
@@ -146,10 +146,15 @@ describeSandbox("a run's files layer", () => {
     withLocal(() =>
       Effect.gen(function*() {
         const image = yield* busybox
-        const op = yield* succeed(image, "stat -c '%i %h' /app/a/__init__.py /app/b/__init__.py", { files: yield* upload({ "/app/a/__init__.py": "", "/app/b/__init__.py": "" }) })
-        const [a, b] = stdout(op).trim().split("\n")
-        assert.notStrictEqual(a!.split(" ")[0], b!.split(" ")[0])
-        assert.deepStrictEqual([a!.split(" ")[1], b!.split(" ")[1]], ["1", "1"])
+        const op = yield* succeed(image, "stat -c '%i' /app/a/__init__.py /app/b/__init__.py", { files: yield* upload({ "/app/a/__init__.py": "", "/app/b/__init__.py": "" }) })
+        const inodes = (output: string) => output.trim().split("\n").map((line) => line.split(" ")[0])
+        const [a, b] = inodes(stdout(op))
+        assert.notStrictEqual(a, b)
+        // Across layers too: files given over an image that holds files given before.
+        const committed = (yield* succeed(image, "true", { files: yield* upload({ "/app/x": "same" }), disposable: false })).resultImage!
+        const later = yield* succeed(committed, "stat -c '%i' /app/x /app/y", { files: yield* upload({ "/app/y": "same" }) })
+        const [x, y] = inodes(stdout(later))
+        assert.notStrictEqual(x, y)
       })
     ))
 
@@ -175,6 +180,10 @@ describeSandbox("a run's files layer", () => {
         yield* succeed(image, "true", { files: yield* upload({ "/app/new.txt": "new" }) })
         assert.isTrue(existsSync(join(stateDir, "layers", heldByImage!)))
         assert.isFalse(existsSync(join(stateDir, "layers", unused!)))
+        // Its files' names in links/ went with it; those of the layers that stay are kept.
+        const names = readdirSync(join(stateDir, "links"), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile())
+        assert.isTrue(names.every((entry) => lstatSync(join(entry.parentPath, entry.name)).nlink > 1))
+        assert.strictEqual(names.length, 2)
         const again = yield* succeed(image, "cat /app/old.txt", { files: yield* upload({ "/app/old.txt": "old" }) })
         assert.strictEqual(stdout(again), "old")
         assert.strictEqual(new TextDecoder().decode(yield* (yield* ContreeClient).readFile(kept.resultImage!, "/app/kept.txt")), "kept")
