@@ -1,5 +1,6 @@
 import { Effect, Schedule } from "effect"
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs"
+import { rmdir } from "node:fs/promises"
 import { basename, join } from "node:path"
 import { processIdentity } from "./HostProcess.js"
 import { pollUntil } from "./Polling.js"
@@ -205,10 +206,11 @@ export const emptyGroup = (dir: string, within: number): Effect.Effect<void> =>
  * still knows it. Exited processes can linger a moment, so the removal is retried.
  */
 const removeDirectory = (dir: string): Effect.Effect<void> =>
-  Effect.try(() => {
+  // rmdir takes milliseconds (a memory group goes offline): off the event loop, where the next run waits.
+  Effect.tryPromise(async () => {
     if (!existsSync(dir)) return
     killMembers(dir)
-    rmdirSync(dir)
+    await rmdir(dir)
   }).pipe(
     Effect.retry(Schedule.spaced("10 millis").pipe(Schedule.intersect(Schedule.recurs(200)))),
     Effect.catchAll((error) => Effect.logWarning(`could not remove control group ${dir}: ${describeCause(error)}`))
