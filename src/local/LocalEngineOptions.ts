@@ -1,4 +1,4 @@
-import { availableParallelism } from "node:os"
+import { availableParallelism, totalmem } from "node:os"
 import type { NetworkHelperName, NetworkPolicy } from "./sandbox/SandboxNetwork.js"
 
 /**
@@ -8,7 +8,7 @@ import type { NetworkHelperName, NetworkPolicy } from "./sandbox/SandboxNetwork.
 export interface LocalEngineOptions {
   /** Images, layers, uploads and operations live here and survive restarts. */
   readonly stateDir: string
-  /** Runs executing at once in this process; more wait PENDING. Default: the number of CPUs (at least 2). */
+  /** Runs executing at once in this process; more wait PENDING. Default: 4 per CPU, at most one per 512 MiB of memory, at least 2. */
   readonly maxConcurrentRuns?: number | undefined
   /** The longest `timeout` a run may ask for, seconds. Default 86,400 (a day): a longer local run is a mistake, not a plan. */
   readonly maxTimeoutSeconds?: number | undefined
@@ -53,12 +53,19 @@ export interface LocalSettings {
 
 const GiB = 1024 ** 3
 
+/**
+ * The default queue: runs often wait (on the network, a sleep, a disk) rather than compute, so
+ * a few per core keep the cores busy; each still holds memory (its processes, its tmpfs upper
+ * dir), so no more than one per 512 MiB. A CPU-bound burst is limited by the cores either way.
+ */
+const defaultConcurrency = (): number => Math.max(2, Math.min(4 * availableParallelism(), Math.floor(totalmem() / (GiB / 2))))
+
 // Far above the ranges distributions hand out in /etc/subuid (100000+) and systemd-nspawn's pool.
 const DEFAULT_ID_BASE = 0x70000000
 
 export const resolveSettings = (options: LocalEngineOptions): LocalSettings => ({
   stateDir: options.stateDir,
-  maxConcurrentRuns: options.maxConcurrentRuns ?? Math.max(2, availableParallelism()),
+  maxConcurrentRuns: options.maxConcurrentRuns ?? defaultConcurrency(),
   maxTimeoutSeconds: options.maxTimeoutSeconds ?? 86_400,
   memoryBytes: options.memoryBytes === undefined ? 4 * GiB : options.memoryBytes,
   pids: options.pids === undefined ? 4096 : options.pids,
