@@ -208,7 +208,7 @@ export const makeFileSync = Effect.gen(function*() {
       const walk = yield* Effect.tryPromise({
         try: (signal) => walkTree(root, { exclude, gitignore: request.gitignore, signal }),
         catch: (error) => new FileSyncError({ reason: "InvalidSource", message: `cannot read the source ${root}: ${errorCode(error)}` })
-      })
+      }).pipe(Effect.withSpan("FileSync.walk"))
       const skipped: Array<SkippedEntry> = walk.skipped
 
       // Unchanged fingerprints keep their content; everything else is hashed.
@@ -227,7 +227,7 @@ export const makeFileSync = Effect.gen(function*() {
         toHash,
         (file) => sha256File(file.abs, file.size).pipe(Effect.either, Effect.map((result) => ({ file, result }))),
         { concurrency: HASH_CONCURRENCY }
-      )
+      ).pipe(Effect.withSpan("FileSync.hash"))
       const hashMillis = performance.now() - hashStarted
       const hashed: Array<{ readonly file: WalkedFile; readonly sha256: string; readonly size: number }> = []
       for (const { file, result } of hashResults) {
@@ -268,7 +268,7 @@ export const makeFileSync = Effect.gen(function*() {
         wanted,
         ([sha256, { path, size }]) => upload({ _tag: "File", path, size }, sha256, size),
         { concurrency: UPLOAD_CONCURRENCY }
-      )
+      ).pipe(Effect.withSpan("FileSync.upload"))
       const uploaded = outcomes.filter((o) => o.outcome === "uploaded")
 
       // The new file set. Rows are written only for files that were hashed, and for deletions.
@@ -322,7 +322,8 @@ export const makeFileSync = Effect.gen(function*() {
         state !== undefined ? record(state.id) : Effect.flatMap(insertState, ([row]) => record(row!.id))
       ).pipe(
         Effect.tapError(() => Effect.sync(() => state !== undefined && recorded.delete(state.id))),
-        Effect.mapError(storage("record the sync"))
+        Effect.mapError(storage("record the sync")),
+        Effect.withSpan("FileSync.record")
       )
 
       // Bring the remembered copy up to date with what was just written.

@@ -1,0 +1,140 @@
+// contree_rsync on the LOCAL backend: a generated tree of 5,000 files (~55 MB, every content distinct).
+//
+// Measured in-process with the Effect layers (FileSyncSqlite over ContreeClientLocal and the embedded
+// engine on a temporary data dir), in a child process of its own so that its peak RSS is the sync's:
+// the tree is generated in the parent. Baselines: `sha256sum` over the same files, a bare
+// opendir+lstat walk, and the child's RSS before the first sync.
+import { Effect, Layer, ManagedRuntime } from "effect"
+import { spawn, spawnSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, opendirSync, lstatSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { ContreeClientLocal } from "../src/layers/ContreeClientLocal.js"
+import { FileSyncSqlite } from "../src/layers/FileSyncSqlite.js"
+import { LocalEngineLive } from "../src/local/LocalEngineLive.js"
+import { FileSync } from "../src/services/FileSync.js"
+import { backdate } from "../test/support/tree.js"
+import { mb, median, report, timed } from "./stats.js"
+
+const SMALL_FILES = 4_992
+const LARGE_FILES = 8
+const LARGE_SIZE = 1_310_720
+const RUNS = 5
+
+/** Deterministic bytes (xorshift32 from `seed`), so every run syncs the same tree. */
+const bytesOf = (seed: number, size: number): Buffer => {
+  const words = new Uint32Array(Math.ceil(size / 4))
+  let x = (seed * 2654435761) >>> 0 || 1
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13
+    x >>>= 0
+    x ^= x >>> 17
+    x ^= x << 5
+    x >>>= 0
+    words[i] = x
+  }
+  const buffer = Buffer.from(words.buffer, 0, size)
+  // The index up front makes every content distinct whatever the generator does.
+  buffer.write(`${seed}\n`, 0, "latin1")
+  return buffer
+}
+
+/**
+ * 52 directories (two levels) of 96 files from 1 KB to 40 KB (most of them small, as in a source
+ * tree: 1 KB + 39 KB * u^4), plus 8 files of 1.25 MB; about 55 MB in all, an hour old.
+ */
+export const generateLocalTree = (root: string) => {
+  for (let i = 0; i < SMALL_FILES; i++) {
+    const dir = join(root, `pkg${Math.floor(i / 96) % 13}`, `mod${Math.floor(i / 96)}`)
+    if (i % 96 === 0) mkdirSync(dir, { recursive: true })
+    // A fixed permutation of i spreads the sizes over the directories.
+    const u = ((i * 7919) % SMALL_FILES) / SMALL_FILES
+    writeFileSync(join(dir, `file${i}.txt`), bytesOf(i + 1, 1024 + Math.floor(39 * 1024 * u ** 4)))
+  }
+  mkdirSync(join(root, "assets"))
+  for (let i = 0; i < LARGE_FILES; i++) writeFileSync(join(root, "assets", `blob${i}.bin`), bytesOf(SMALL_FILES + i + 1, LARGE_SIZE))
+  backdate(root)
+}
+
+const bareWalk = (dir: string): number => {
+  let count = 0
+  const handle = opendirSync(dir)
+  for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) count += bareWalk(path)
+    else {
+      lstatSync(path, { bigint: true })
+      count++
+    }
+  }
+  handle.closeSync()
+  return count
+}
+
+/** The sync's layers over a fresh engine in `dataDir`, as the server builds them for `--backend local`. */
+export const localSyncLayer = (dataDir: string) =>
+  FileSyncSqlite(join(dataDir, "files.db")).pipe(
+    Layer.orDie,
+    Layer.provide(ContreeClientLocal),
+    Layer.provide(Layer.orDie(LocalEngineLive({ stateDir: dataDir })))
+  )
+
+const worker = async (root: string) => {
+  const dataDir = mkdtempSync(join(tmpdir(), "contree-bench-rsync-local-data-"))
+  const runtime = ManagedRuntime.make(localSyncLayer(dataDir))
+  const sync = () =>
+    runtime.runPromise(Effect.flatMap(FileSync, (fileSync) => fileSync.sync({ source: root, destination: "/app", exclude: [], gitignore: true })))
+  try {
+    await runtime.runPromise(Effect.void)
+    const rssBefore = process.resourceUsage().maxRSS / 1024
+    const sha256sum = await timed(async () => {
+      const out = spawnSync("sh", ["-c", `find "${root}" -type f -print0 | xargs -0 sha256sum > /dev/null`], { stdio: "inherit" })
+      if (out.status !== 0) throw new Error("sha256sum failed")
+    })
+    const started = performance.now()
+    const first = await sync()
+    const firstMs = performance.now() - started
+    if (first.uploaded !== first.files) throw new Error(`the first sync uploaded ${first.uploaded} of ${first.files} files`)
+    process.stdout.write(
+      `rsync local: ${first.files} files, ${(first.bytes / 1e6).toFixed(1)} MB, in-process Effect layers over the local engine (child process). ` +
+        "Baselines: sha256sum over the same files; a bare opendir+lstat walk; the process before the first sync.\n"
+    )
+    report("rsync local first sync", firstMs, sha256sum, "<= 3x")
+    const walks: Array<number> = []
+    const unchanged: Array<number> = []
+    for (let i = 0; i < RUNS; i++) {
+      walks.push(await timed(async () => bareWalk(root)))
+      const started = performance.now()
+      const run = await sync()
+      unchanged.push(performance.now() - started)
+      if (run.hashed !== 0 || run.uploaded !== 0) throw new Error(`unchanged resync did work: ${JSON.stringify(run)}`)
+    }
+    report(`rsync local unchanged resync (median of ${RUNS})`, median(unchanged), median(walks), "<= 150 ms")
+    report("rsync local peak RSS (vs. before the sync)", process.resourceUsage().maxRSS / 1024, rssBefore, "<= 2x", mb)
+  } finally {
+    await runtime.dispose()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+/** Generates the tree, runs the syncs in a child process and lets it print its figures. */
+export const rsyncLocalBench = async () => {
+  if (spawnSync("bwrap", ["--version"]).status !== 0) {
+    process.stdout.write("rsync local: skipped (bubblewrap is not installed)\n")
+    return
+  }
+  const root = mkdtempSync(join(tmpdir(), "contree-bench-rsync-local-"))
+  try {
+    generateLocalTree(root)
+    const viteNode = resolve(import.meta.dirname, "..", "node_modules", "vite-node", "vite-node.mjs")
+    const child = spawn(process.execPath, [viteNode, import.meta.filename, "--", "--rsync-local-worker", root], { stdio: "inherit" })
+    const code = await new Promise<number | null>((done) => child.once("exit", done))
+    if (code !== 0) throw new Error(`the local rsync bench exited with ${code}`)
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+}
+
+const at = process.argv.indexOf("--rsync-local-worker")
+if (at !== -1) await worker(process.argv[at + 1]!)
+else if (process.argv.includes("--standalone")) await rsyncLocalBench()
