@@ -9,7 +9,7 @@ import { spawn, spawnSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, opendirSync, lstatSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { ContreeClientLocal } from "../src/layers/ContreeClientLocal.js"
+import { ContreeClientLocal, HostFileStoreLocal } from "../src/layers/ContreeClientLocal.js"
 import { FileSyncSqlite } from "../src/layers/FileSyncSqlite.js"
 import { LocalEngineLive } from "../src/local/LocalEngineLive.js"
 import { FileSync } from "../src/services/FileSync.js"
@@ -75,7 +75,7 @@ const bareWalk = (dir: string): number => {
 export const localSyncLayer = (dataDir: string) =>
   FileSyncSqlite(join(dataDir, "files.db")).pipe(
     Layer.orDie,
-    Layer.provide(ContreeClientLocal),
+    Layer.provide(Layer.merge(ContreeClientLocal, HostFileStoreLocal)),
     Layer.provide(Layer.orDie(LocalEngineLive({ stateDir: dataDir })))
   )
 
