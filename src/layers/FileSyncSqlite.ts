@@ -241,7 +241,7 @@ export const makeFileSync = Effect.gen(function*() {
       // What this sync learned of the server's contents, written to sync_blob in its transaction.
       const learned = new Map<string, KnownUpload>()
       const uploaded = { files: 0, bytes: 0 }
-      if (hostFiles !== undefined) {
+      if (hostFiles !== undefined && toHash.length > 0) {
         // The local engine is on this machine: it reads each file once, hashing and storing it in
         // one pass and one transaction. No separate hashing, no lookup, no upload per file.
         const results = yield* hostFiles.store(toHash.map((file) => ({ path: file.abs, size: file.size, mtimeNs: file.mtimeNs })), tally.stored)
@@ -259,7 +259,7 @@ export const makeFileSync = Effect.gen(function*() {
             learned.set(result.file.sha256, { uuid: result.file.uuid, sha256: result.file.sha256, size: result.file.size, verifiedAt: now })
           }
         }
-      } else {
+      } else if (hostFiles === undefined) {
         const hashResults = yield* Effect.forEach(
           toHash,
           (file) => sha256File(file.abs, file.size).pipe(Effect.either, Effect.tap(() => tally.hashedFile(file.size)), Effect.map((result) => ({ file, result }))),
