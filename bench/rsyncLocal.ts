@@ -6,7 +6,7 @@
 // opendir+lstat walk, and the child's RSS before the first sync.
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { spawn, spawnSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, opendirSync, lstatSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { ContreeClientLocal, HostFileStoreLocal } from "../src/layers/ContreeClientLocal.js"
@@ -14,7 +14,7 @@ import { FileSyncSqlite } from "../src/layers/FileSyncSqlite.js"
 import { LocalEngineLive } from "../src/local/LocalEngineLive.js"
 import { FileSync } from "../src/services/FileSync.js"
 import { backdate } from "../test/support/tree.js"
-import { mb, median, report, timed } from "./stats.js"
+import { bareWalk, mb, median, report, timed } from "./stats.js"
 
 const SMALL_FILES = 4_992
 const LARGE_FILES = 8
@@ -54,21 +54,6 @@ export const generateLocalTree = (root: string) => {
   mkdirSync(join(root, "assets"))
   for (let i = 0; i < LARGE_FILES; i++) writeFileSync(join(root, "assets", `blob${i}.bin`), bytesOf(SMALL_FILES + i + 1, LARGE_SIZE))
   backdate(root)
-}
-
-const bareWalk = (dir: string): number => {
-  let count = 0
-  const handle = opendirSync(dir)
-  for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) {
-    const path = join(dir, entry.name)
-    if (entry.isDirectory()) count += bareWalk(path)
-    else {
-      lstatSync(path, { bigint: true })
-      count++
-    }
-  }
-  handle.closeSync()
-  return count
 }
 
 /** The sync's layers over a fresh engine in `dataDir`, as the server builds them for `--backend local`. */

@@ -1,3 +1,6 @@
+import { lstatSync, opendirSync } from "node:fs"
+import { join } from "node:path"
+
 export const median = (values: ReadonlyArray<number>): number => {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = Math.floor(sorted.length / 2)
@@ -28,4 +31,20 @@ export const medianOf = async (n: number, f: () => Promise<unknown>, warmUp = 5)
   const times: Array<number> = []
   for (let i = 0; i < n; i++) times.push(await timed(f))
   return median(times)
+}
+
+/** The floor for an unchanged resync: one opendir per directory and one lstat per entry, nothing else. */
+export const bareWalk = (dir: string): number => {
+  let count = 0
+  const handle = opendirSync(dir)
+  for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) count += bareWalk(path)
+    else {
+      lstatSync(path, { bigint: true })
+      count++
+    }
+  }
+  handle.closeSync()
+  return count
 }
