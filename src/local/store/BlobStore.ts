@@ -26,6 +26,7 @@ const CHUNK = 1024 * 1024
 const BATCH = 256
 const WRITES_IN_FLIGHT = 32
 const LARGE_IN_FLIGHT = 4
+const FSYNCS_IN_FLIGHT = 64
 // Rows per multi-row statement (4 columns: far below SQLite's 32,766 parameters).
 const ROWS = 500
 
@@ -177,17 +178,24 @@ export const makeBlobStore = (sql: SqlClient.SqlClient, paths: StatePaths) => {
       // Each content is staged once, by the first file that has it.
       const staged = new Map<string, Staged>()
       let names = 0
+      // Small files are fsynced in one concurrent pass once all are written (before the commit),
+      // not each right after its write: by then the kernel has written much of them back. First
+      // local sync of 5,000 files on a loaded 2-CPU VM: 3.6-8.5 s with an fsync after each write,
+      // 1.8-4.5 s with this pass, 1.9-2.7 s with no fsync at all.
+      const written: Array<string> = []
       const write = (sha256: string, bytes: Buffer) => {
         const temp = join(dir, String(names++))
         return io(async () => {
           const handle = await open(temp, "wx", 0o600)
           try {
             await handle.write(bytes)
-            await handle.sync()
           } finally {
             await handle.close()
           }
-        }).pipe(Effect.tap(() => void staged.set(sha256, { temp, sha256, size: bytes.length })))
+        }).pipe(Effect.tap(() => {
+          staged.set(sha256, { temp, sha256, size: bytes.length })
+          written.push(temp)
+        }))
       }
       const changed = (file: HostFile, stats: { readonly size: bigint; readonly mtimeNs: bigint }) =>
         stats.size !== BigInt(file.size) || stats.mtimeNs !== file.mtimeNs
@@ -245,6 +253,7 @@ export const makeBlobStore = (sql: SqlClient.SqlClient, paths: StatePaths) => {
         yield* report({ phase: "stored", files: small.length, bytes: hashedBytes })
         yield* Effect.forEach(large, stageLarge, { concurrency: LARGE_IN_FLIGHT, discard: true })
       }
+      yield* Effect.forEach(written, fsync, { concurrency: FSYNCS_IN_FLIGHT, discard: true })
       const committed = yield* commit([...staged.values()])
       return results.map((result): HostFileResult => {
         if (result._tag !== "Pending") return result
