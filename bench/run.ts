@@ -10,6 +10,7 @@ import { importLocalBench } from "./importLocal.js"
 import { localBench } from "./local.js"
 import { registryBench } from "./registry.js"
 import { rsyncBench } from "./rsync.js"
+import { rsyncLocalBench } from "./rsyncLocal.js"
 import { serveBench } from "./serve.js"
 import { medianOf, report } from "./stats.js"
 import { startupMedian } from "./startup.js"
@@ -73,6 +74,9 @@ try {
 
   process.stdout.write("\n")
   await rsyncBench(fake)
+
+  process.stdout.write("\n")
+  await rsyncLocalBench()
 } finally {
   await fake.close()
   rmSync(home, { recursive: true, force: true })

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs"
+import { lstatSync, opendirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
 
 export const median = (values: ReadonlyArray<number>): number => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -44,4 +45,20 @@ export const cpuSeconds = (pid: number): { readonly user: number; readonly sys: 
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
   return { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100 }
+}
+
+/** The floor for an unchanged resync: one opendir per directory and one lstat per entry, nothing else. */
+export const bareWalk = (dir: string): number => {
+  let count = 0
+  const handle = opendirSync(dir)
+  for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) count += bareWalk(path)
+    else {
+      lstatSync(path, { bigint: true })
+      count++
+    }
+  }
+  handle.closeSync()
+  return count
 }

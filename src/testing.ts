@@ -32,7 +32,7 @@ export const ContreeCacheTest: Layer.Layer<ContreeCache> = Layer.orDie(ContreeCa
 export const FileSyncTest: Layer.Layer<FileSync, never, ContreeClient> = Layer.orDie(FileSyncSqlite(":memory:"))
 
 /** A tool context that sends no progress. @since 0.1.0 */
-export const ToolContextTest: Layer.Layer<ToolContext> = Layer.succeed(ToolContext, ToolContext.of({ progress: () => Effect.void }))
+export const ToolContextTest: Layer.Layer<ToolContext> = Layer.succeed(ToolContext, ToolContext.of({ progress: () => Effect.void, wantsProgress: false }))
 
 /** Everything a tool needs over a mocked client: the real waiter, an in-memory cache and file sync. @since 0.1.0 */
 export const ToolServicesTest = (

@@ -18,6 +18,8 @@ export interface WalkOptions {
   readonly exclude: ReadonlyArray<string>
   readonly gitignore: boolean
   readonly signal?: AbortSignal
+  /** Told of each file as it is found (progress). */
+  readonly onFile?: ((file: WalkedFile) => void) | undefined
 }
 
 export interface Walk {
@@ -121,14 +123,16 @@ export const walkTree = async (root: string, options: WalkOptions): Promise<Walk
       }
       if (kind === "directory") subdirectories.push({ abs: childAbs, rel: childRel, rules })
       else if (kind === "file" && stats !== undefined) {
-        files.push({
+        const file = {
           rel: childRel,
           abs: childAbs,
           size: Number(stats.size),
           mtimeNs: stats.mtimeNs,
           ino: stats.ino,
           mode: Number(stats.mode & 0o7777n)
-        })
+        }
+        files.push(file)
+        options.onFile?.(file)
       } else skip(childRel, kind === "unknown" || kind === "file" ? "other" : kind)
       if (++sinceYield >= YIELD_EVERY) {
         sinceYield = 0

@@ -2,6 +2,7 @@ import { Effect, Layer, Option, Stream } from "effect"
 import { LocalEngine } from "../local/LocalEngine.js"
 import type { LocalEngineError, LocalErrorReason } from "../local/LocalEngineError.js"
 import { ContreeClient } from "../services/ContreeClient.js"
+import { HostFileStore } from "../services/HostFileStore.js"
 import { type ApiErrorReason, ContreeApiError } from "../services/ContreeError.js"
 
 const clientReason: Record<LocalErrorReason, ApiErrorReason> = {
@@ -55,3 +56,9 @@ export const makeContreeClientLocal = Effect.gen(function*() {
 
 /** `ContreeClient` answered by a `LocalEngine` (see `LocalEngineLive`), which the operation waiter may also use. */
 export const ContreeClientLocal: Layer.Layer<ContreeClient, never, LocalEngine> = Layer.effect(ContreeClient, makeContreeClientLocal)
+
+/** The local engine stores host files in bulk (contree_rsync); only the local backend provides this. */
+export const HostFileStoreLocal: Layer.Layer<HostFileStore, never, LocalEngine> = Layer.effect(
+  HostFileStore,
+  Effect.map(LocalEngine, (engine) => HostFileStore.of({ store: (files, progress) => Effect.mapError(engine.storeHostFiles(files, progress), fromEngine) }))
+)

@@ -4,13 +4,14 @@ import type { ContreeCache } from "../services/ContreeCache.js"
 import type { LocalEngineError } from "../local/LocalEngineError.js"
 import type { ContreeClient } from "../services/ContreeClient.js"
 import type { FileSync } from "../services/FileSync.js"
+import type { HostFileStore } from "../services/HostFileStore.js"
 import { ContreeConfig, type ContreeConfigShape } from "../services/ContreeConfig.js"
 import type { OperationWaiter } from "../services/OperationWaiter.js"
 import type { RegistryAuth } from "../services/RegistryAuth.js"
 import { CachePruning } from "./CachePruning.js"
 import { ContreeCacheSqlite } from "./ContreeCacheSqlite.js"
 import { ContreeClientLive } from "./ContreeClientLive.js"
-import { ContreeClientLocal } from "./ContreeClientLocal.js"
+import { ContreeClientLocal, HostFileStoreLocal } from "./ContreeClientLocal.js"
 import { ContreeClientMemo } from "./ContreeClientMemo.js"
 import { FileSyncSqlite } from "./FileSyncSqlite.js"
 import { LocalEngineConfigured } from "./LocalEngineConfigured.js"
@@ -28,7 +29,7 @@ export type ContreeServices = ContreeClient | ContreeCache | FileSync | Operatio
  * stops the server with its reason: serving tools that can never work would hide it.
  */
 const backendLayers = (config: ContreeConfigShape): {
-  readonly client: Layer.Layer<ContreeClient, LocalEngineError, ContreeConfig>
+  readonly client: Layer.Layer<ContreeClient, LocalEngineError, ContreeConfig> | Layer.Layer<ContreeClient | HostFileStore, LocalEngineError, ContreeConfig>
   readonly waiter: Layer.Layer<OperationWaiter, LocalEngineError, ContreeClient | ContreeCache | ContreeConfig>
 } => {
   if (config.backend === "cloud") {
@@ -41,7 +42,8 @@ const backendLayers = (config: ContreeConfigShape): {
   // One engine for both: a layer is built once per composition, however often it is provided.
   const engine = LocalEngineConfigured(config)
   return {
-    client: ContreeClientLocal.pipe(Layer.provide(engine)),
+    // The engine is on this machine: contree_rsync stores host files through it in bulk.
+    client: Layer.merge(ContreeClientLocal, HostFileStoreLocal).pipe(Layer.provide(engine)),
     waiter: OperationWaiterNotified.pipe(Layer.provide(OperationCompletionLocal), Layer.provide(engine))
   }
 }

@@ -7,8 +7,11 @@ import { sha256File } from "../files/sha256File.js"
 import { type KnownUpload, REVALIDATE_AFTER_MS, uploadDeduplicatedWith } from "../files/uploadDeduplicated.js"
 import { errorCode, walkTree, type WalkedFile } from "../files/walkTree.js"
 import { ContreeClient } from "../services/ContreeClient.js"
+import { ContreeApiError } from "../services/ContreeError.js"
+import { HostFileStore } from "../services/HostFileStore.js"
 import { FileSync, FileSyncError, type SkippedEntry, type SyncedFile, type SyncRequest, type SyncResult } from "../services/FileSync.js"
 import { decodeRows, prepareDatabase, sqliteService } from "./sqliteService.js"
+import { progressTally } from "./syncProgress.js"
 
 // Decisions, in one place:
 // - The tables are prefixed `sync_`, so a files.db written by the reference server (tables `files`,
@@ -134,10 +137,15 @@ const resolveSource = (source: string) =>
     return root
   })
 
+/** A file edited while the sync read it: the same failure as an upload whose content changed (see uploadDeduplicatedWith). */
+const contentChanged = (path: string) =>
+  new ContreeApiError({ reason: "Conflict", message: `${path} changed while it was synced; try again` })
+
 /** The file sync over an already provided `SqlClient` and `ContreeClient`. */
 export const makeFileSync = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const client = yield* ContreeClient
+  const hostFiles = Option.getOrUndefined(yield* Effect.serviceOption(HostFileStore))
   yield* prepareDatabase(migrations)
 
   // Syncs of one state run one at a time; different states may sync concurrently.
@@ -204,10 +212,11 @@ export const makeFileSync = Effect.gen(function*() {
         ? cached.files
         : yield* loadRecorded(state.id)
 
+      const tally = yield* progressTally(request.onProgress)
       const walk = yield* Effect.tryPromise({
-        try: (signal) => walkTree(root, { exclude, gitignore: request.gitignore, signal }),
+        try: (signal) => walkTree(root, { exclude, gitignore: request.gitignore, signal, onFile: tally.walkedFile }),
         catch: (error) => new FileSyncError({ reason: "InvalidSource", message: `cannot read the source ${root}: ${errorCode(error)}` })
-      })
+      }).pipe(Effect.withSpan("FileSync.walk"))
       const skipped: Array<SkippedEntry> = walk.skipped
 
       // Unchanged fingerprints keep their content; everything else is hashed.
@@ -220,36 +229,61 @@ export const makeFileSync = Effect.gen(function*() {
         if (same) unchanged.push({ file, was })
         else toHash.push(file)
       }
+      yield* tally.walked(toHash, hostFiles !== undefined)
 
       const hashStarted = performance.now()
-      const hashResults = yield* Effect.forEach(
-        toHash,
-        (file) => sha256File(file.abs, file.size).pipe(Effect.either, Effect.map((result) => ({ file, result }))),
-        { concurrency: HASH_CONCURRENCY }
-      )
-      const hashMillis = performance.now() - hashStarted
       const hashed: Array<{ readonly file: WalkedFile; readonly sha256: string; readonly size: number }> = []
-      for (const { file, result } of hashResults) {
-        if (Either.isRight(result)) hashed.push({ file, sha256: result.right.sha256, size: result.right.size })
-        else {
-          const code = errorCode(result.left)
-          skipped.push({ path: file.rel, reason: code === "ENOENT" ? "vanished" : "unreadable", detail: code })
+      const unreadable = (file: WalkedFile, error: unknown) => {
+        const code = errorCode(error)
+        skipped.push({ path: file.rel, reason: code === "ENOENT" ? "vanished" : "unreadable", detail: code })
+      }
+      // What this sync learned of the server's contents, written to sync_blob in its transaction.
+      const learned = new Map<string, KnownUpload>()
+      const uploaded = { files: 0, bytes: 0 }
+      if (hostFiles !== undefined && toHash.length > 0) {
+        // The local engine is on this machine: it reads each file once, hashing and storing it in
+        // one pass and one transaction. No separate hashing, no lookup, no upload per file.
+        const results = yield* hostFiles.store(toHash.map((file) => ({ path: file.abs, size: file.size, mtimeNs: file.mtimeNs })), tally.stored)
+          .pipe(Effect.withSpan("FileSync.store"))
+        for (const [i, result] of results.entries()) {
+          const file = toHash[i]!
+          if (result._tag === "Unreadable") unreadable(file, result.error)
+          else if (result._tag === "Changed") return yield* Effect.fail(contentChanged(file.abs))
+          else {
+            hashed.push({ file, sha256: result.file.sha256, size: result.file.size })
+            if (!learned.has(result.file.sha256) && result.isNew) {
+              uploaded.files++
+              uploaded.bytes += result.file.size
+            }
+            learned.set(result.file.sha256, { uuid: result.file.uuid, sha256: result.file.sha256, size: result.file.size, verifiedAt: now })
+          }
+        }
+      } else if (hostFiles === undefined) {
+        const hashResults = yield* Effect.forEach(
+          toHash,
+          (file) => sha256File(file.abs, file.size).pipe(Effect.either, Effect.tap(() => tally.hashedFile(file.size)), Effect.map((result) => ({ file, result }))),
+          { concurrency: HASH_CONCURRENCY }
+        ).pipe(Effect.withSpan("FileSync.hash"))
+        for (const { file, result } of hashResults) {
+          if (Either.isRight(result)) hashed.push({ file, sha256: result.right.sha256, size: result.right.size })
+          else unreadable(file, result.left)
         }
       }
+      const hashMillis = performance.now() - hashStarted
 
       // What the server must have: each new content once, and each content last confirmed over 24 h ago.
       const known = new Map<string, KnownUpload>()
       for (const { was } of unchanged) {
         known.set(was.sha256, { uuid: was.uuid!, sha256: was.sha256, size: was.size, verifiedAt: was.verifiedAt ?? 0 })
       }
-      const newShas = [...new Set(hashed.map((h) => h.sha256))].filter((sha) => !known.has(sha))
+      const newShas = [...new Set(hashed.map((h) => h.sha256))].filter((sha) => !known.has(sha) && !learned.has(sha))
       for (const blob of yield* loadBlobs(newShas)) {
         known.set(blob.sha256, { uuid: blob.uuid, sha256: blob.sha256, size: blob.size, verifiedAt: blob.verified_at })
       }
       const wanted = new Map<string, { readonly path: string; readonly size: number }>()
-      for (const h of hashed) if (!wanted.has(h.sha256)) wanted.set(h.sha256, { path: h.file.abs, size: h.size })
+      for (const h of hashed) if (!wanted.has(h.sha256) && !learned.has(h.sha256)) wanted.set(h.sha256, { path: h.file.abs, size: h.size })
       for (const { file, was } of unchanged) {
-        if (now - (was.verifiedAt ?? 0) >= REVALIDATE_AFTER_MS && !wanted.has(was.sha256)) {
+        if (now - (was.verifiedAt ?? 0) >= REVALIDATE_AFTER_MS && !wanted.has(was.sha256) && !learned.has(was.sha256)) {
           wanted.set(was.sha256, { path: file.abs, size: was.size })
         }
       }
@@ -258,17 +292,23 @@ export const makeFileSync = Effect.gen(function*() {
         return fact !== undefined && now - fact.verifiedAt >= REVALIDATE_AFTER_MS
       }).length
 
-      const learned = new Map<string, KnownUpload>()
+      yield* tally.toUpload(wanted.values())
       const upload = uploadDeduplicatedWith(client, {
         get: (sha256) => Effect.sync(() => Option.fromNullable(known.get(sha256))),
         put: (fact) => Effect.sync(() => void learned.set(fact.sha256, fact))
       })
       const outcomes = yield* Effect.forEach(
         wanted,
-        ([sha256, { path, size }]) => upload({ _tag: "File", path, size }, sha256, size),
+        ([sha256, { path, size }]) => Effect.tap(upload({ _tag: "File", path, size }, sha256, size), () => tally.uploadedFile(size)),
         { concurrency: UPLOAD_CONCURRENCY }
-      )
-      const uploaded = outcomes.filter((o) => o.outcome === "uploaded")
+      ).pipe(Effect.withSpan("FileSync.upload"))
+      for (const o of outcomes) {
+        if (o.outcome === "uploaded") {
+          uploaded.files++
+          uploaded.bytes += o.size
+        }
+      }
+      yield* tally.done
 
       // The new file set. Rows are written only for files that were hashed, and for deletions.
       const kept = new Set<string>()
@@ -323,7 +363,8 @@ export const makeFileSync = Effect.gen(function*() {
         // Once it is in (or not): a read between the two would otherwise keep the old rows under the new mark.
         Effect.ensuring(Effect.sync(() => localWrites++)),
         Effect.tapError(() => Effect.sync(() => state !== undefined && recorded.delete(state.id))),
-        Effect.mapError(storage("record the sync"))
+        Effect.mapError(storage("record the sync")),
+        Effect.withSpan("FileSync.record")
       )
 
       // Bring the remembered copy up to date with what was just written.
@@ -359,9 +400,9 @@ export const makeFileSync = Effect.gen(function*() {
         hashed: hashed.length,
         hashedBytes: hashed.reduce((sum, h) => sum + h.size, 0),
         hashMillis,
-        uploaded: uploaded.length,
-        uploadedBytes: uploaded.reduce((sum, o) => sum + o.size, 0),
-        reused: kept.size - uploaded.length,
+        uploaded: uploaded.files,
+        uploadedBytes: uploaded.bytes,
+        reused: kept.size - uploaded.files,
         revalidated,
         removed: removed.length,
         skipped
@@ -379,7 +420,7 @@ export const makeFileSync = Effect.gen(function*() {
     const destination = normaliseDestination(request.destination)
     const exclude = [...new Set(request.exclude.filter((pattern) => pattern.trim() !== ""))].sort()
     const key = JSON.stringify({ source: root, destination, exclude, gitignore: request.gitignore })
-    return yield* lockFor(key).withPermits(1)(syncLocked(request, root, destination, exclude, key))
+    return yield* lockFor(key).withPermits(1)(Effect.scoped(syncLocked(request, root, destination, exclude, key)))
   })
 
   // Every run with a state reads its files: the last answer is kept while nothing was written

@@ -4,6 +4,7 @@ import type { DirectoryListing, UploadedFile } from "../domain/Inspect.js"
 import type { SpawnRequest } from "../domain/Instance.js"
 import type { ImportRequest, Operation, OperationSummary } from "../domain/Operation.js"
 import type { GrepResult } from "../api/ApiSchemas.js"
+import type { HostFile, HostFileProgress, HostFileResult } from "../services/HostFileStore.js"
 import type { GrepQuery, ListImagesQuery, ListOperationsQuery, SpawnOptions } from "../services/ContreeClient.js"
 import type { LocalEngineError } from "./LocalEngineError.js"
 import type { RunOutputChunk } from "./sandbox/RunOutput.js"
@@ -40,6 +41,8 @@ export class LocalEngine extends Context.Tag("contree/LocalEngine")<LocalEngine,
   /** `GET /inspect/{uuid}/archive`: a directory as a tar stream; a missing or non-directory path fails before it starts. */
   readonly downloadArchive: (uuid: string, path: string) => Effect.Effect<Stream.Stream<Uint8Array, LocalEngineError>, LocalEngineError>
   readonly uploadFile: (body: EngineUpload) => Effect.Effect<UploadedFile, LocalEngineError>
+  /** Files of this machine stored in one pass and one transaction (see `HostFileStore`). */
+  readonly storeHostFiles: (files: ReadonlyArray<HostFile>, progress?: HostFileProgress) => Effect.Effect<ReadonlyArray<HostFileResult>, LocalEngineError>
   readonly findFileByHash: (sha256: string) => Effect.Effect<Option.Option<UploadedFile>, LocalEngineError>
   readonly findFileByUuid: (uuid: string) => Effect.Effect<Option.Option<UploadedFile>, LocalEngineError>
   /** Queues an import from a registry or a local layout or archive (`openSource`); the operation id comes back at once. */

@@ -66,6 +66,7 @@ export const LocalEngineFace: Layer.Layer<
       grep: files.grep,
       downloadArchive: files.archive,
       uploadFile: (body) => Effect.map(blobs.upload(body), toUploaded),
+      storeHostFiles: blobs.storeHostFiles,
       findFileByHash: (sha256) => Effect.map(blobs.byHash(sha256), Option.map(toUploaded)),
       findFileByUuid: (uuid) => Effect.map(blobs.byUuid(uuid), Option.map(toUploaded)),
       spawn: (yield* Sandbox).spawn,

@@ -119,7 +119,8 @@ export const makeServerFactory = (registry: Registry) =>
                     ...(message === undefined ? {} : { message })
                   }
                 })
-              ).pipe(Effect.ignore)
+              ).pipe(Effect.ignore),
+          wantsProgress: progressToken !== undefined
         })
         const exit = await run(Effect.provideService(tool.call(request.params.arguments), ToolContext, context), extra.signal)
         return toCallResult(exit)

@@ -20,6 +20,27 @@ export interface SyncRequest {
   readonly exclude: ReadonlyArray<string>
   /** Honour the .gitignore files found in the source tree. */
   readonly gitignore: boolean
+  /** Called about every 250 ms while the sync works, at the end of each phase, and once at the end. */
+  readonly onProgress?: ((progress: SyncProgress) => Effect.Effect<void>) | undefined
+}
+
+/** Files and their total size. */
+export interface Tally {
+  readonly files: number
+  readonly bytes: number
+}
+
+/**
+ * How far a sync has got: files found by the walk, read and hashed (new or changed), and made sure
+ * of on the server (uploaded, or found there; locally: stored). The totals come once the walk knows
+ * them; `toUpload` grows once hashing shows what the server lacks. Every figure only increases,
+ * and the last report's totals are what was done.
+ */
+export interface SyncProgress {
+  readonly walked: Tally
+  readonly hashed: Tally
+  readonly uploaded: Tally
+  readonly total?: { readonly walked: Tally; readonly toHash: Tally; readonly toUpload: Tally } | undefined
 }
 
 /** Why an entry of the source was left out (excluded entries are not reported). */

@@ -4,6 +4,8 @@ import { Clock, Context, Effect } from "effect"
 export class ToolContext extends Context.Tag("contree/ToolContext")<ToolContext, {
   /** Sends an MCP progress notification when the client asked for them; a no-op otherwise. */
   readonly progress: (progress: number, total?: number, message?: string) => Effect.Effect<void>
+  /** Whether the client asked for progress (gave a progressToken): a tool may skip measuring it otherwise. */
+  readonly wantsProgress: boolean
 }>() {}
 
 /**

@@ -1,15 +1,36 @@
 import { Effect, Schema } from "effect"
 import { isAbsolute } from "node:path"
 import { expandHome } from "../files/expandHome.js"
-import { FileSync, SkipReason } from "../services/FileSync.js"
+import { FileSync, SkipReason, type SyncProgress, type Tally } from "../services/FileSync.js"
 import { fileSyncToolError } from "./fileSyncToolError.js"
 import { AbsolutePath, optionalParam, withDefault } from "./params.js"
 import { defineTool } from "./Tool.js"
+import { increasingProgress, ToolContext } from "./ToolContext.js"
 import { invalidInput } from "./ToolError.js"
 
 // A tree full of symlinks (node_modules/.bin …) must not flood the answer: the count is exact,
 // the list is cut here.
 const MAX_SKIPPED_LISTED = 100
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`
+
+/**
+ * A sync's progress as one MCP figure: bytes walked, hashed and uploaded, against the sum of what
+ * the walk found, what is to be hashed and what is to be uploaded (a total once the walk is done).
+ * The message has the files and bytes of each.
+ */
+export const rsyncProgress = (p: SyncProgress): { readonly progress: number; readonly total: number | undefined; readonly message: string } => {
+  const of = (done: Tally, total: Tally | undefined) =>
+    total === undefined ? `${done.files} files (${mb(done.bytes)})` : `${done.files} of ${total.files} files (${mb(done.bytes)} of ${mb(total.bytes)})`
+  const t = p.total
+  return {
+    progress: p.walked.bytes + p.hashed.bytes + p.uploaded.bytes,
+    total: t === undefined ? undefined : t.walked.bytes + t.toHash.bytes + t.toUpload.bytes,
+    message: t === undefined
+      ? `walking: ${of(p.walked, undefined)} so far`
+      : `walked ${of(p.walked, undefined)}; hashed ${of(p.hashed, t.toHash)}; uploaded ${of(p.uploaded, t.toUpload)}`
+  }
+}
 
 const count = (description: string) => Schema.Int.annotations({ description })
 
@@ -55,11 +76,17 @@ export const contreeRsync = defineTool({
     const source = expandHome(input.source)
     if (!isAbsolute(source)) return yield* invalidInput(`source must be an absolute path (or start with ~), got: ${input.source}`)
     const fileSync = yield* FileSync
+    const context = yield* ToolContext
+    const report = increasingProgress(context)
     const result = yield* fileSync.sync({
       source,
       destination: input.destination,
       exclude: input.exclude ?? [],
-      gitignore: input.gitignore
+      gitignore: input.gitignore,
+      // Only a client that asked for progress makes the sync count and report.
+      ...(context.wantsProgress
+        ? { onProgress: (p: SyncProgress) => Effect.suspend(() => { const r = rsyncProgress(p); return report(r.progress, r.total, r.message) }) }
+        : {})
     }).pipe(Effect.catchTag("FileSyncError", (error) => Effect.fail(fileSyncToolError(error))))
     return {
       directory_state_id: result.directoryStateId,

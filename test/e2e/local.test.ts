@@ -334,6 +334,26 @@ for (const backend of engineBackends) {
       expect(await readFile(ran.result_image, "/opt/tool.sh")).toBe("#!/bin/sh\necho uploaded tool ran\n")
     })
 
+    it("contree_rsync reports progress to a client that asks: bytes increasing up to a final total", async () => {
+      const source = join(hostDir, "progress-project")
+      for (let i = 0; i < 30; i++) {
+        mkdirSync(join(source, `d${i % 3}`), { recursive: true })
+        writeFileSync(join(source, `d${i % 3}`, `f${i}`), `content ${i}\n`.repeat(i + 1))
+      }
+      const progress: Array<{ readonly progress: number; readonly total?: number | undefined; readonly message?: string | undefined }> = []
+      const result = (await server.client.callTool(
+        { name: "contree_rsync", arguments: { source, destination: "/progress" } },
+        undefined,
+        { onprogress: (p) => progress.push(p) }
+      )) as CallToolResult
+      expect(result.isError).toBeFalsy()
+      expect(progress.length).toBeGreaterThanOrEqual(1)
+      progress.slice(1).forEach((p, i) => expect(p.progress).toBeGreaterThan(progress[i]!.progress))
+      const last = progress.at(-1)!
+      expect(last.total).toBe(last.progress)
+      expect(last.message).toMatch(/^walked 30 files .*; hashed 30 of 30 files .*; uploaded 30 of 30 files/)
+    })
+
     it("truncates output at truncate_output_at and says so", async () => {
       const long = await run({ command: "yes 0123456789 | head -c 100000; yes e | head -c 3000 >&2", truncate_output_at: 1000 })
       expect(long).toMatchObject({ exit_code: 0, stdout_truncated: true, stderr_truncated: true })

@@ -5,7 +5,8 @@ import { chmodSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } 
 import { join } from "node:path"
 import { FileSyncSqlite } from "../../src/layers/FileSyncSqlite.js"
 import { ContreeClient } from "../../src/services/ContreeClient.js"
-import { FileSync, type SyncRequest } from "../../src/services/FileSync.js"
+import { FileSync, type SyncProgress, type SyncRequest } from "../../src/services/FileSync.js"
+import { type HostFileResult, HostFileStore } from "../../src/services/HostFileStore.js"
 import { backdate, symlink, tempDir, writeTree } from "../support/tree.js"
 
 const sha = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex")
@@ -339,5 +340,98 @@ describe("FileSyncSqlite", () => {
       assert.strictEqual(destination._tag === "FileSyncError" && destination.reason, "InvalidDestination")
       assert.deepStrictEqual(server.calls, [])
     }).pipe(Effect.provide(server.layer()))
+  })
+})
+
+/** Checks that no figure of a report is below the one before, and returns the last report. */
+const increasing = (reports: ReadonlyArray<SyncProgress>): SyncProgress => {
+  assert.isAbove(reports.length, 0)
+  const figures = (p: SyncProgress) => [p.walked.files, p.walked.bytes, p.hashed.files, p.hashed.bytes, p.uploaded.files, p.uploaded.bytes]
+  for (let i = 1; i < reports.length; i++) {
+    figures(reports[i]!).forEach((n, k) => assert.isAtLeast(n, figures(reports[i - 1]!)[k]!, `report ${i}, figure ${k}`))
+  }
+  return reports.at(-1)!
+}
+
+/** A HostFileStore that stores by content in memory, reports as the engine does, and can say a file changed. */
+const hostStore = (changed: ReadonlyArray<string> = []) => {
+  const stored = new Map<string, string>()
+  const calls: Array<number> = []
+  const layer = Layer.succeed(HostFileStore, HostFileStore.of({
+    store: (files, progress) =>
+      Effect.gen(function*() {
+        calls.push(files.length)
+        const results: Array<HostFileResult> = []
+        for (const file of files) {
+          if (changed.some((name) => file.path.endsWith(name))) {
+            results.push({ _tag: "Changed" })
+            continue
+          }
+          const bytes = readFileSync(file.path)
+          yield* progress?.({ phase: "hashed", files: 1, bytes: bytes.length }) ?? Effect.void
+          const isNew = !stored.has(sha(bytes))
+          if (isNew) stored.set(sha(bytes), `local-${stored.size + 1}`)
+          yield* progress?.({ phase: "stored", files: 1, bytes: bytes.length }) ?? Effect.void
+          results.push({ _tag: "Stored", file: { uuid: stored.get(sha(bytes))!, sha256: sha(bytes), size: bytes.length }, isNew })
+        }
+        return results
+      })
+  }))
+  return { stored, calls, layer }
+}
+
+describe("FileSyncSqlite progress and the local bulk store", () => {
+  it.scoped("a sync reports increasing figures and, at the end, totals that are what was done", () => {
+    const server = fakeServer()
+    return Effect.gen(function*() {
+      const root = yield* tempDir()
+      project(root)
+      const reports: Array<SyncProgress> = []
+      const result = yield* sync(request(root, { onProgress: (p) => Effect.sync(() => void reports.push(p)) }))
+      const last = increasing(reports)
+      // After the walk the totals are known; the figures reach them.
+      assert.isDefined(reports.find((p) => p.total !== undefined && p.hashed.files === 0))
+      assert.deepStrictEqual(last.walked, { files: 4, bytes: 18 })
+      assert.deepStrictEqual(last.hashed, { files: result.hashed, bytes: result.hashedBytes })
+      // Three distinct contents were made sure of on the server.
+      assert.deepStrictEqual(last.uploaded, { files: 3, bytes: 14 })
+      assert.deepStrictEqual(last.total, { walked: last.walked, toHash: last.hashed, toUpload: last.uploaded })
+    }).pipe(Effect.provide(server.layer()))
+  })
+
+  it.scoped("with a HostFileStore the files are stored through it in one call: no hashing, lookup or upload per file", () => {
+    const server = fakeServer()
+    const local = hostStore()
+    return Effect.gen(function*() {
+      const root = yield* tempDir()
+      project(root)
+      const reports: Array<SyncProgress> = []
+      const first = yield* sync(request(root, { onProgress: (p) => Effect.sync(() => void reports.push(p)) }))
+      assert.deepStrictEqual(server.calls, [])
+      assert.deepStrictEqual(local.calls, [4])
+      assert.deepStrictEqual({ hashed: first.hashed, uploaded: first.uploaded, reused: first.reused }, { hashed: 4, uploaded: 3, reused: 1 })
+      const files = yield* filesOf(first.directoryStateId)
+      assert.deepStrictEqual(new Set(files.map((f) => f.uuid)), new Set(local.stored.values()))
+      const last = increasing(reports)
+      assert.deepStrictEqual(last.uploaded, { files: 4, bytes: 18 })
+      assert.deepStrictEqual(last.total, { walked: last.walked, toHash: last.hashed, toUpload: last.uploaded })
+
+      const again = yield* sync(request(root))
+      assert.deepStrictEqual({ hashed: again.hashed, uploaded: again.uploaded }, { hashed: 0, uploaded: 0 })
+      assert.deepStrictEqual(local.calls, [4], "an unchanged resync does not call the store")
+    }).pipe(Effect.provide(server.layer().pipe(Layer.provide(local.layer))))
+  })
+
+  it.scoped("a file the store found changed while it was read fails the sync, which records nothing", () => {
+    const server = fakeServer()
+    const local = hostStore(["run.sh"])
+    return Effect.gen(function*() {
+      const root = yield* tempDir()
+      project(root)
+      const error = yield* Effect.flip(sync(request(root)))
+      assert.strictEqual(error._tag === "ContreeApiError" && error.reason, "Conflict")
+      assert.include(error.message, "run.sh changed while it was synced")
+      assert.strictEqual((yield* Effect.flip(filesOf(1)))._tag, "FileSyncError")
+    }).pipe(Effect.provide(server.layer().pipe(Layer.provide(local.layer))))
   })
 })

@@ -28,6 +28,7 @@ const mockEngine = (overrides: Partial<LocalEngine["Type"]>): LocalEngine["Type"
   readFile: () => refused("readFile"),
   downloadFile: () => Stream.die("downloadFile"),
   fileExists: () => refused("fileExists"),
+  storeHostFiles: () => refused("storeHostFiles"),
   grep: () => refused("grep"),
   downloadArchive: () => refused("downloadArchive"),
   whoami: refused("whoami"),

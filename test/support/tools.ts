@@ -34,7 +34,8 @@ export const toolServices = (parts: {
     parts.fileSync ?? Layer.mock(FileSync, {}),
     parts.cache ?? ContreeCacheSqlite(":memory:").pipe(Layer.orDie),
     Layer.succeed(ToolContext, {
-      progress: (progress, total, message) => Effect.sync(() => void parts.progress?.push({ progress, total, message }))
+      progress: (progress, total, message) => Effect.sync(() => void parts.progress?.push({ progress, total, message })),
+      wantsProgress: parts.progress !== undefined
     })
   )
 

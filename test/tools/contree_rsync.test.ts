@@ -4,12 +4,12 @@ import { homedir } from "node:os"
 import { join } from "node:path"
 import { SpawnRequest } from "../../src/domain/Instance.js"
 import { ContreeClient } from "../../src/services/ContreeClient.js"
-import { FileSync, FileSyncError, type SkippedEntry, type SyncedFile, type SyncRequest, type SyncResult } from "../../src/services/FileSync.js"
+import { FileSync, FileSyncError, type SkippedEntry, type SyncedFile, type SyncProgress, type SyncRequest, type SyncResult } from "../../src/services/FileSync.js"
 import { OperationWaiter } from "../../src/services/OperationWaiter.js"
 import { contreeRsync } from "../../src/tools/contree_rsync.js"
 import { contreeRun } from "../../src/tools/contree_run.js"
 import { finishedRun, IMAGE } from "../support/fixtures.js"
-import { call, callFails, toolServices } from "../support/tools.js"
+import { call, callFails, type Progress, toolServices } from "../support/tools.js"
 
 const result = (overrides: Partial<SyncResult> = {}): SyncResult => ({
   directoryStateId: 7,
@@ -178,4 +178,42 @@ describe("contree_run with directory_state_id", () => {
       assert.deepStrictEqual(h.asked, [])
     }).pipe(Effect.provide(h.layer))
   })
+})
+
+describe("contree_rsync progress", () => {
+  const progress = (overrides: Partial<SyncProgress>): SyncProgress => ({
+    walked: { files: 0, bytes: 0 },
+    hashed: { files: 0, bytes: 0 },
+    uploaded: { files: 0, bytes: 0 },
+    ...overrides
+  })
+
+  it.effect("is asked of the sync only when the client wants it, and sent as increasing bytes against a total", () =>
+    Effect.gen(function*() {
+      const sent: Array<Progress> = []
+      const requests: Array<SyncRequest> = []
+      const fileSync = Layer.mock(FileSync, {
+        sync: (req) =>
+          Effect.gen(function*() {
+            requests.push(req)
+            const report = req.onProgress ?? (() => Effect.void)
+            yield* report(progress({ walked: { files: 2, bytes: 2_000_000 } }))
+            const total = { walked: { files: 4, bytes: 4_000_000 }, toHash: { files: 4, bytes: 4_000_000 }, toUpload: { files: 0, bytes: 0 } }
+            yield* report(progress({ walked: total.walked, total }))
+            // Nothing new: not sent again.
+            yield* report(progress({ walked: total.walked, total }))
+            yield* report(progress({ walked: total.walked, hashed: total.toHash, uploaded: { files: 3, bytes: 3_000_000 }, total: { ...total, toUpload: { files: 3, bytes: 3_000_000 } } }))
+            return result()
+          })
+      })
+      yield* call(contreeRsync, { source: "/home/me/proj", destination: "/app" }).pipe(Effect.provide(toolServices({ fileSync, progress: sent })))
+      assert.deepStrictEqual(sent, [
+        { progress: 2_000_000, total: undefined, message: "walking: 2 files (2.0 MB) so far" },
+        { progress: 4_000_000, total: 8_000_000, message: "walked 4 files (4.0 MB); hashed 0 of 4 files (0.0 MB of 4.0 MB); uploaded 0 of 0 files (0.0 MB of 0.0 MB)" },
+        { progress: 11_000_000, total: 11_000_000, message: "walked 4 files (4.0 MB); hashed 4 of 4 files (4.0 MB of 4.0 MB); uploaded 3 of 3 files (3.0 MB of 3.0 MB)" }
+      ])
+      yield* call(contreeRsync, { source: "/home/me/proj", destination: "/app" }).pipe(Effect.provide(toolServices({ fileSync })))
+      assert.isDefined(requests[0]!.onProgress)
+      assert.isUndefined(requests[1]!.onProgress, "no progressToken, no counting")
+    }))
 })
