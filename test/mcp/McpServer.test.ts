@@ -215,6 +215,13 @@ describe("McpServer", () => {
       assert.include(missing.message, "no such file")
       const junk = yield* mcpError(() => client.readResource({ uri: "contree://image/junk/read/etc/passwd" }))
       assert.strictEqual(junk.code, ErrorCode.InvalidParams)
+      // The mocked readFile would answer "no such file": a NUL is refused before any read.
+      const nul = yield* mcpError(() => client.readResource({ uri: `contree://image/${IMAGE}/read/etc%00passwd` }))
+      assert.strictEqual(nul.code, ErrorCode.InvalidParams)
+      assert.include(nul.message, "path must not contain NUL bytes")
+      const badId = yield* mcpError(() => client.readResource({ uri: "contree://operations/instance/op-1" }))
+      assert.strictEqual(badId.code, ErrorCode.InvalidParams)
+      assert.include(badId.message, "operation_id must be an operation id")
     }))
 
   it.scopedLive("renders a prompt, and a missing required argument is an InvalidParams error", () =>
