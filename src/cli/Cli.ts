@@ -28,11 +28,25 @@ interface Setting {
   readonly vendorEnv?: string
 }
 
+const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }
+
+/** `auto`, `none` (null), or a size in bytes, optionally with K, M, G or T; undefined when it is none of them. */
+export const parseImportCap = (text: string): number | null | "auto" | undefined => {
+  const lower = text.trim().toLowerCase()
+  if (lower === "auto") return "auto"
+  if (lower === "none") return null
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/.exec(lower)
+  if (match === null) return undefined
+  const bytes = Math.floor(Number(match[1]) * SIZE_UNITS[match[2]!]!)
+  return bytes > 0 ? bytes : undefined
+}
+
 const defaultConfigPath = join(homedir(), ".config", "contree", "mcp.ini")
 
 const settings = {
   backend: { flag: "backend", env: "CONTREE_MCP_BACKEND", ini: ["DEFAULT", "backend"], fallback: undefined, help: "cloud (the ConTree API) or local (sandboxes on this machine); default cloud with a token, else local" },
   network: { flag: "network", env: "CONTREE_MCP_NETWORK", ini: ["local", "network"], fallback: "off", help: "Local backend: outbound network for sandboxes. off (loopback only), opt-in (runs passing network=true) or on (every run); never the host's loopback" },
+  maxImportBytes: { flag: "max-import-bytes", env: "CONTREE_MCP_MAX_IMPORT_BYTES", ini: ["local", "max_import_bytes"], fallback: "auto", help: "Local backend: the most one import may unpack, as bytes or with K, M, G or T (powers of 1024); auto: the data directory's free space less a tenth of its filesystem (at most 1 GiB); none: no cap" },
   dataDir: { flag: "data-dir", env: "CONTREE_MCP_DATA_DIR", ini: ["local", "data_dir"], fallback: undefined, help: "Local backend state (images, layers, uploads); default $XDG_DATA_HOME/contree-mcp" },
   url: { flag: "url", env: "CONTREE_MCP_URL", vendorEnv: "CONTREE_URL", ini: ["DEFAULT", "url"], fallback: "https://contree.dev", help: "ConTree API base URL (/v1 is appended); an IAM profile's default is " + IAM_DEFAULT_URL },
   token: { flag: "token", env: "CONTREE_MCP_TOKEN", vendorEnv: "CONTREE_TOKEN", ini: ["DEFAULT", "token"], fallback: undefined, help: "ConTree API token. Prefer a file (auth.ini or mcp.ini): flags and env vars can show up in process listings" },
@@ -198,6 +212,8 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
   if (backend !== "cloud" && backend !== "local") return invalid("backend", backend, "use cloud or local")
   const network = NETWORK_POLICIES.find((policy) => policy === value("network")!.toLowerCase())
   if (network === undefined) return invalid("network", value("network")!, "use off, opt-in or on")
+  const maxImport = parseImportCap(value("maxImportBytes")!)
+  if (maxImport === undefined) return invalid("maxImportBytes", value("maxImportBytes")!, "use a size such as 20G, auto or none")
   const dataHome = env["XDG_DATA_HOME"] || join(homedir(), ".local", "share")
   const dataDir = expandHome(value("dataDir") ?? join(dataHome, "contree-mcp"))
   // The caches remember what the backend holds (uploads by hash, operations). The local backend's
@@ -220,7 +236,8 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
     cacheGeneral: cachePath("cacheGeneral", "cache.db"),
     cachePruneDays: pruneDays,
     registryCredentials: expandHome(value("registryCredentials")!),
-    insecureRegistries: (value("insecureRegistries") ?? "").split(",").map((entry) => entry.trim()).filter((entry) => entry !== "")
+    insecureRegistries: (value("insecureRegistries") ?? "").split(",").map((entry) => entry.trim()).filter((entry) => entry !== ""),
+    ...(maxImport === "auto" ? {} : { maxImportBytes: maxImport })
   }
   if (command === "serve") {
     const serveToken = env["CONTREE_MCP_SERVE_TOKEN"]?.trim()

@@ -1,4 +1,5 @@
 import { Either } from "effect"
+import { isValidTag, TAG_RULE } from "./Tag.js"
 
 /** Where an agent points at an image: a UUID or `tag:NAME`. */
 export type ImageRef =
@@ -35,3 +36,10 @@ export const parseImageRef = (input: string): Either.Either<ImageRef, string> =>
     ? Either.right({ _tag: "Uuid", uuid: canonicalUuid(bare) })
     : Either.left(`'${input}' is neither an image UUID nor 'tag:NAME' (for example 'tag:python:3.11')`)
 }
+
+/** A reference as parseImageRef reads it, whose tag also follows the API's grammar. */
+export const checkImageRef = (input: string): Either.Either<ImageRef, string> =>
+  Either.flatMap(parseImageRef(input), (ref) =>
+    ref._tag === "Tag" && !isValidTag(ref.tag)
+      ? Either.left(`the tag after 'tag:' must be ${TAG_RULE}`)
+      : Either.right(ref))

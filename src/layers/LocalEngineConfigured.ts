@@ -12,7 +12,8 @@ import type { ContreeConfigShape } from "../services/ContreeConfig.js"
 export const localEngineOptions = (config: ContreeConfigShape): LocalEngineOptions => ({
   stateDir: config.dataDir,
   insecureRegistries: config.insecureRegistries,
-  network: config.network
+  network: config.network,
+  maxImportBytes: config.maxImportBytes
 })
 
 /** The embedded engine as configured: the one way the app builds it. */

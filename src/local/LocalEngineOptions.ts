@@ -20,6 +20,11 @@ export interface LocalEngineOptions {
   readonly cpus?: number | null | undefined
   /** Bytes a run may write (the size of its tmpfs upper dir). Default 4 GiB. */
   readonly diskBytes?: number | null | undefined
+  /**
+   * Bytes one import may unpack in all (file contents, plus 512 per entry). Default: the data
+   * directory's free space when the import starts, less a tenth of its filesystem (at most 1 GiB). null: no cap.
+   */
+  readonly maxImportBytes?: number | null | undefined
   /** First host uid/gid of the 65,536 the sandbox's ids map to when the server runs as root; fixed for a state directory. */
   readonly idBase?: number | undefined
   /** An image deeper than this many layers is squashed into one when a run commits onto it. Default 64. */
@@ -43,6 +48,7 @@ export interface LocalSettings {
   readonly pids: number | null
   readonly cpus: number | null
   readonly diskBytes: number | null
+  readonly maxImportBytes: number | null | "free-space"
   readonly idBase: number
   readonly maxLayers: number
   readonly baseImages: boolean
@@ -71,6 +77,7 @@ export const resolveSettings = (options: LocalEngineOptions): LocalSettings => (
   pids: options.pids === undefined ? 4096 : options.pids,
   cpus: options.cpus ?? null,
   diskBytes: options.diskBytes === undefined ? 4 * GiB : options.diskBytes,
+  maxImportBytes: options.maxImportBytes === undefined ? "free-space" : options.maxImportBytes,
   idBase: options.idBase ?? DEFAULT_ID_BASE,
   maxLayers: options.maxLayers ?? 64,
   baseImages: options.baseImages ?? true,

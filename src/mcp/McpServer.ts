@@ -150,6 +150,9 @@ export const makeServerFactory = (registry: Registry) =>
         for (const template of registry.resourceTemplates) {
           const params = matchTemplate(template.uriTemplate, uri)
           if (params === undefined) continue
+          // A NUL byte (%00) in a path or a name would cut it short in the operating system.
+          const withNul = Object.entries(params).find(([, value]) => value.includes("\0"))
+          if (withNul !== undefined) throw new McpError(ErrorCode.InvalidParams, `${withNul[0]} must not contain NUL bytes`)
           const text = toMcpError(await run(template.read(params), extra.signal))
           return { contents: [{ uri, mimeType: template.mimeType, text }] }
         }

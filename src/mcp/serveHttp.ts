@@ -9,6 +9,7 @@ import { makeHostGuard } from "../http/HostGuard.js"
 import { version, serverName } from "../version.js"
 import { renderDocsPage } from "./DocsPage.js"
 import { makeHttpSessions } from "./HttpSessions.js"
+import { MAX_MESSAGE_BYTES, MessageSkimmer, oversizedReply, oversizedText, type Skimmed } from "./Oversized.js"
 import type { Registry } from "./Registry.js"
 
 export interface HttpOptions {
@@ -16,34 +17,58 @@ export interface HttpOptions {
   readonly port: number
 }
 
-const MAX_BODY = 8 * 1024 * 1024
 const sendJson = (res: ServerResponse, status: number, body: unknown) => {
   res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body))
 }
 
-const rpcError = (res: ServerResponse, status: number, message: string) =>
-  sendJson(res, status, { jsonrpc: "2.0", error: { code: -32000, message }, id: null })
+const rpcError = (res: ServerResponse, status: number, message: string, code = -32000) =>
+  sendJson(res, status, { jsonrpc: "2.0", error: { code, message }, id: null })
 
-const readJson = (req: IncomingMessage): Promise<unknown> =>
+type Body =
+  | { readonly _tag: "Json"; readonly value: unknown }
+  | { readonly _tag: "Oversized"; readonly skimmed: Skimmed }
+
+/** A request body as JSON; one over the message limit is skimmed to its end, never kept, so it can be answered. */
+const readBody = (req: IncomingMessage): Promise<Body> =>
   new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
+    let chunks: Array<Buffer> = []
     let size = 0
+    let skimmer: MessageSkimmer | undefined
     req.on("data", (chunk: Buffer) => {
-      size += chunk.length
-      if (size > MAX_BODY) {
-        reject(new Error("request body too large"))
-        req.destroy()
-      } else chunks.push(chunk)
+      if (skimmer === undefined && size + chunk.length > MAX_MESSAGE_BYTES) {
+        skimmer = new MessageSkimmer()
+        for (const kept of chunks) skimmer.feed(kept)
+        chunks = []
+      }
+      if (skimmer !== undefined) skimmer.feed(chunk)
+      else {
+        chunks.push(chunk)
+        size += chunk.length
+      }
     })
     req.on("end", () => {
+      if (skimmer !== undefined) return resolve({ _tag: "Oversized", skimmed: skimmer.result() })
       try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")))
+        resolve({ _tag: "Json", value: JSON.parse(Buffer.concat(chunks).toString("utf8")) })
       } catch {
-        reject(new Error("request body is not valid JSON"))
+        reject(new ParseError())
       }
     })
     req.on("error", reject)
   })
+
+class ParseError extends Error {
+  constructor() {
+    super("Parse error: the request body is not valid JSON")
+  }
+}
+
+/** An oversized request's answer: a tool result for contree_upload, else 413 with a JSON-RPC error. */
+const refuseOversized = (res: ServerResponse, skimmed: Skimmed) => {
+  const reply = oversizedReply(skimmed, MAX_MESSAGE_BYTES)
+  if (reply !== undefined && "result" in reply) return sendJson(res, 200, reply)
+  sendJson(res, 413, reply ?? { jsonrpc: "2.0", error: { code: -32600, message: oversizedText(skimmed, MAX_MESSAGE_BYTES) } })
+}
 
 /**
  * Streamable HTTP at `/mcp` (one MCP server per session, all sharing the runtime) and a generated
@@ -86,17 +111,23 @@ export const serveHttp = (createServer: () => Server, registry: Registry, option
         const transport = sessions.get(sessionId)
         if (transport === undefined) return rpcError(res, 404, "Session not found; start a new one with initialize")
         sessions.track(sessionId, res)
-        return transport.handleRequest(req, res)
+        if (req.method !== "POST") return transport.handleRequest(req, res)
+        const body = await readBody(req)
+        if (body._tag === "Oversized") return refuseOversized(res, body.skimmed)
+        return transport.handleRequest(req, res, body.value)
       }
       if (req.method !== "POST") return rpcError(res, 400, "Bad Request: no session; send initialize first")
-      const body = await readJson(req)
-      if (!isInitializeRequest(body)) return rpcError(res, 400, "Bad Request: no session; send initialize first")
-      return startSession(req, res, body)
+      const body = await readBody(req)
+      if (body._tag === "Oversized") return refuseOversized(res, body.skimmed)
+      if (!isInitializeRequest(body.value)) return rpcError(res, 400, "Bad Request: no session; send initialize first")
+      return startSession(req, res, body.value)
     }
 
     const http = createHttpServer((req, res) => {
       handle(req, res).catch((error: unknown) => {
-        if (!res.headersSent) rpcError(res, 400, error instanceof Error ? error.message : "Bad Request")
+        if (!res.headersSent) {
+          rpcError(res, 400, error instanceof Error ? error.message : "Bad Request", error instanceof ParseError ? -32700 : -32000)
+        }
       })
     })
 

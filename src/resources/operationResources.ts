@@ -1,11 +1,14 @@
 import { Effect } from "effect"
 import { decodeStream } from "../domain/OutputStream.js"
 import { OperationWaiter } from "../services/OperationWaiter.js"
+import { checkOperationId } from "../tools/params.js"
 import { invalidInput, toToolError } from "../tools/ToolError.js"
 import type { ResourceTemplate } from "./Resource.js"
 
 const operationOfKind = (id: string, kind: "instance" | "image_import", label: string) =>
   Effect.gen(function*() {
+    const valid = checkOperationId(id)
+    if (valid !== true) return yield* invalidInput(`operation_id ${valid}`)
     const op = yield* (yield* OperationWaiter).get(id)
     if (op.kind !== kind) return yield* invalidInput(`Operation ${id} is not ${label} operation (kind=${op.kind})`)
     return op

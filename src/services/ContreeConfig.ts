@@ -29,6 +29,8 @@ export interface ContreeConfigShape {
   readonly dataDir: string
   /** Which local runs get outbound network access: `off` (default), `opt-in` (runs that ask) or `on` (every run). */
   readonly network: NetworkPolicy
+  /** The most one local import may unpack, bytes; null: no cap; absent: from the data directory's free space. */
+  readonly maxImportBytes?: number | null
 }
 
 export class ContreeConfig extends Context.Tag("contree/ContreeConfig")<ContreeConfig, ContreeConfigShape>() {}

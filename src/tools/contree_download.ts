@@ -5,7 +5,7 @@ import { unpackAtomically } from "../files/unpackAtomically.js"
 import { writeAtomically, type WriteError } from "../files/writeAtomically.js"
 import { ContreeClient } from "../services/ContreeClient.js"
 import { normalizeImagePath } from "../domain/ImagePath.js"
-import { ImageRefParam, withDefault } from "./params.js"
+import { ImageRefParam, PathParam, withDefault } from "./params.js"
 import { resolveImage } from "./resolveImage.js"
 import { defineTool } from "./Tool.js"
 import { invalidInput, ToolError } from "./ToolError.js"
@@ -20,8 +20,8 @@ export const contreeDownload = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
     image: ImageRefParam,
-    path: Schema.NonEmptyString.annotations({ description: "Absolute path of the file or directory in the image" }),
-    destination: Schema.NonEmptyString.annotations({ description: "Absolute local path to write (~ is expanded)" }),
+    path: PathParam.annotations({ description: "Absolute path of the file or directory in the image" }),
+    destination: PathParam.annotations({ description: "Absolute local path to write (~ is expanded)" }),
     executable: withDefault(Schema.Boolean, false, "Make the local file executable (mode 0755); a directory keeps the image's modes")
   }),
   output: Schema.Struct({

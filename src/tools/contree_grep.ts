@@ -1,6 +1,6 @@
 import { Effect, Schema } from "effect"
 import { ContreeClient } from "../services/ContreeClient.js"
-import { optionalParam, ImageRefParam, withDefault } from "./params.js"
+import { ImageRefParam, noNul, optionalParam, withDefault } from "./params.js"
 import { resolveImage } from "./resolveImage.js"
 import { defineTool } from "./Tool.js"
 import { invalidInput } from "./ToolError.js"
@@ -9,7 +9,7 @@ import { invalidInput } from "./ToolError.js"
 const LINE_LIMIT = 400
 
 const OneOrMany = (description: string) =>
-  Schema.Union(Schema.String, Schema.Array(Schema.String)).annotations({ description })
+  Schema.Union(noNul(Schema.String), Schema.Array(noNul(Schema.String))).annotations({ description })
 
 const many = (value: string | ReadonlyArray<string> | undefined): ReadonlyArray<string> =>
   value === undefined ? [] : typeof value === "string" ? [value] : value
@@ -28,7 +28,7 @@ export const contreeGrep = defineTool({
     image: ImageRefParam,
     pattern: OneOrMany("Pattern, or several (a line matching any is a match)"),
     path: optionalParam(OneOrMany("Absolute path(s) to search, files or directories"), "Absolute path(s) to search; default '/'"),
-    glob: optionalParam(Schema.Array(Schema.String), "Globs over the paths searched, e.g. '*.py'; a leading '!' excludes"),
+    glob: optionalParam(Schema.Array(noNul(Schema.String)), "Globs over the paths searched, e.g. '*.py'; a leading '!' excludes"),
     max_count: optionalParam(Count, "Matches kept per file"),
     max_total: withDefault(Count, 1000, "Matches kept in all"),
     case: withDefault(Schema.Literal("sensitive", "insensitive", "smart"), "smart", "smart: insensitive unless a pattern has capitals"),

@@ -7,7 +7,7 @@ import { OperationWaiter } from "../services/OperationWaiter.js"
 import { RegistryAuth, type RegistryCredentials } from "../services/RegistryAuth.js"
 import { RetryPolicy } from "../services/RetryPolicy.js"
 import { OperationView, pendingView, toOperationView } from "./OperationView.js"
-import { optionalParam, withDefault } from "./params.js"
+import { optionalParam, TagParam, withDefault } from "./params.js"
 import { ImportUrlParam, parseImportParam, registryToolError } from "./registryParams.js"
 import { defineTool } from "./Tool.js"
 import { increasingProgress, ToolContext } from "./ToolContext.js"
@@ -18,7 +18,7 @@ const IMPORT_TIMEOUT_SECONDS = 300
 
 const Input = Schema.Struct({
   registry_url: ImportUrlParam,
-  tag: optionalParam(Schema.NonEmptyTrimmedString, "Tag for the imported image, e.g. 'alpine:3.20'"),
+  tag: optionalParam(TagParam, "Tag for the imported image, e.g. 'alpine:3.20'"),
   wait: withDefault(Schema.Boolean, true, "Wait for the import. false: return the operation_id at once"),
   i_accept_that_anonymous_access_might_be_rate_limited: withDefault(
     Schema.Boolean,

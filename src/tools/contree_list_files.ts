@@ -3,7 +3,7 @@ import { DirectoryListing, type FileItem } from "../domain/Inspect.js"
 import { ContreeClient } from "../services/ContreeClient.js"
 import { cachedForever } from "./cachedForever.js"
 import { normalizeImagePath } from "../domain/ImagePath.js"
-import { ImageRefParam, withDefault } from "./params.js"
+import { ImageRefParam, noNul, withDefault } from "./params.js"
 import { resolveImage } from "./resolveImage.js"
 import { defineTool } from "./Tool.js"
 
@@ -40,7 +40,7 @@ export const contreeListFiles = defineTool({
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: Schema.Struct({
     image: ImageRefParam,
-    path: withDefault(Schema.String, "/", "Directory to list (absolute; relative paths start at /)")
+    path: withDefault(noNul(Schema.String), "/", "Directory to list (absolute; relative paths start at /)")
   }),
   output: Schema.Struct({ path: Schema.String, count: Schema.Number, files: Schema.Array(Entry) }),
   handler: Effect.fn("contree_list_files")(function*(input) {

@@ -1,7 +1,7 @@
 import { Effect, Schema } from "effect"
 import { Image } from "../domain/Image.js"
 import { ContreeClient } from "../services/ContreeClient.js"
-import { optionalParam, withDefault } from "./params.js"
+import { noNul, optionalParam, withDefault } from "./params.js"
 import { defineTool } from "./Tool.js"
 
 const TimeBound = Schema.String.annotations({ description: "ISO-8601 time or a relative age such as '1h', '2d', '1w'" })
@@ -19,7 +19,7 @@ export const contreeListImages = defineTool({
     limit: withDefault(Schema.Int.pipe(Schema.between(1, 1000)), 100, "Maximum number of images"),
     offset: withDefault(Schema.Int.pipe(Schema.nonNegative()), 0, "Images to skip, for paging"),
     tagged: optionalParam(Schema.Boolean, "true: only tagged images; false: only untagged ones"),
-    tag_prefix: optionalParam(Schema.String, "Only images whose tag starts with this"),
+    tag_prefix: optionalParam(noNul(Schema.String), "Only images whose tag starts with this"),
     since: optionalParam(TimeBound, "Only images created after this"),
     until: optionalParam(TimeBound, "Only images created before this")
   }),

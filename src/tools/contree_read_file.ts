@@ -3,7 +3,7 @@ import { decodeBytes } from "../domain/OutputStream.js"
 import { ContreeClient } from "../services/ContreeClient.js"
 import { cachedForever } from "./cachedForever.js"
 import { normalizeImagePath } from "../domain/ImagePath.js"
-import { ImageRefParam } from "./params.js"
+import { ImageRefParam, PathParam } from "./params.js"
 import { resolveImage } from "./resolveImage.js"
 import { defineTool } from "./Tool.js"
 import { ToolError } from "./ToolError.js"
@@ -41,7 +41,7 @@ export const contreeReadFile = defineTool({
   annotations: { readOnlyHint: true, openWorldHint: true },
   input: Schema.Struct({
     image: ImageRefParam,
-    path: Schema.NonEmptyString.annotations({ description: "Absolute path of the file in the image" })
+    path: PathParam.annotations({ description: "Absolute path of the file in the image" })
   }),
   output: Schema.Struct({
     path: Schema.String,

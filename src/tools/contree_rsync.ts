@@ -3,7 +3,7 @@ import { isAbsolute } from "node:path"
 import { expandHome } from "../files/expandHome.js"
 import { FileSync, SkipReason, type SyncProgress, type Tally } from "../services/FileSync.js"
 import { fileSyncToolError } from "./fileSyncToolError.js"
-import { AbsolutePath, optionalParam, withDefault } from "./params.js"
+import { AbsolutePath, noNul, optionalParam, PathParam, withDefault } from "./params.js"
 import { defineTool } from "./Tool.js"
 import { increasingProgress, ToolContext } from "./ToolContext.js"
 import { invalidInput } from "./ToolError.js"
@@ -45,10 +45,10 @@ export const contreeRsync = defineTool({
   ].join("\n"),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
-    source: Schema.NonEmptyString.annotations({ description: "Absolute local directory to sync (~ is expanded)" }),
+    source: PathParam.annotations({ description: "Absolute local directory to sync (~ is expanded)" }),
     destination: AbsolutePath.annotations({ description: "Absolute directory in the sandbox where the files appear, e.g. /app" }),
     exclude: optionalParam(
-      Schema.Array(Schema.String),
+      Schema.Array(noNul(Schema.String)),
       "Patterns to leave out, with .gitignore semantics, e.g. [\"node_modules/\", \"*.pyc\", \"/dist\", \".git/\"]"
     ),
     gitignore: withDefault(Schema.Boolean, true, "Honour .gitignore files found in the source tree")

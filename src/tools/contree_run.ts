@@ -7,20 +7,22 @@ import { OperationWaiter } from "../services/OperationWaiter.js"
 import { RetryPolicy } from "../services/RetryPolicy.js"
 import { fileSyncToolError } from "./fileSyncToolError.js"
 import { OperationView, pendingView, toOperationView } from "./OperationView.js"
-import { AbsolutePath, ImageRefParam, optionalParam, withDefault } from "./params.js"
+import { AbsolutePath, ImageRefParam, noNul, optionalParam, withDefault } from "./params.js"
 import { resolveImage } from "./resolveImage.js"
 import { defineTool } from "./Tool.js"
 import { invalidInput } from "./ToolError.js"
 import { outputFeed, ToolContext } from "./ToolContext.js"
 
 const Input = Schema.Struct({
-  command: Schema.NonEmptyString.annotations({
+  command: noNul(Schema.NonEmptyString).annotations({
     description: "Shell command (shell=true) or the program to execute (shell=false)"
   }),
   image: ImageRefParam,
   shell: withDefault(Schema.Boolean, true, "Run the command through /bin/sh -c"),
   env: optionalParam(
-    Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.String) }),
+    Schema.Record({ key: Schema.String, value: Schema.NullOr(noNul(Schema.String)) }).pipe(
+      Schema.filter((env) => Object.keys(env).every((key) => !key.includes("\0")) || "names must not contain NUL bytes", { jsonSchema: {} })
+    ),
     "Environment variables for the command; null unsets one the image has baked in"
   ),
   cwd: optionalParam(AbsolutePath, "Absolute working directory inside the sandbox. Default: the image's working directory (an imported image's WorkingDir), else /root"),

@@ -1,19 +1,10 @@
 import { Effect, Schema } from "effect"
 import { Image } from "../domain/Image.js"
 import { ContreeClient } from "../services/ContreeClient.js"
-import { ImageRefParam, optionalParam } from "./params.js"
+import { ImageRefParam, optionalParam, TagParam } from "./params.js"
 import { resolveImage } from "./resolveImage.js"
 import { defineTool } from "./Tool.js"
 
-// `/`-separated segments of [A-Za-z0-9._-], optionally `:version`; never ending in ':', '/' or '.'.
-const tagPattern = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*(:[A-Za-z0-9._-]+)?$/
-const Tag = Schema.String.pipe(
-  Schema.filter((tag) =>
-    (tagPattern.test(tag) && !/[:/.]$/.test(tag)) ||
-    "must be '/'-separated names of letters, digits, '.', '_' or '-', optionally followed by ':version', " +
-      "and must not end with ':', '/' or '.' (for example 'common/python-ml/python:3.11-slim')"
-  )
-)
 
 export const contreeSetTag = defineTool({
   name: "contree_set_tag",
@@ -26,7 +17,7 @@ export const contreeSetTag = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
     image_uuid: ImageRefParam,
-    tag: optionalParam(Schema.Union(Schema.Literal(""), Tag), "The tag to set; omit to remove the image's tag")
+    tag: optionalParam(Schema.Union(Schema.Literal(""), TagParam), "The tag to set; omit to remove the image's tag")
   }),
   output: Image,
   handler: Effect.fn("contree_set_tag")(function*(input) {

@@ -5,7 +5,7 @@ import { isAbsolute } from "node:path"
 import { expandHome } from "../files/expandHome.js"
 import { sha256File } from "../files/sha256File.js"
 import { uploadDeduplicated } from "../files/uploadDeduplicated.js"
-import { optionalParam } from "./params.js"
+import { noNul, optionalParam } from "./params.js"
 import { defineTool } from "./Tool.js"
 import { invalidInput, ToolError } from "./ToolError.js"
 
@@ -36,7 +36,7 @@ export const contreeUpload = defineTool({
   ].join("\n"),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({
-    path: optionalParam(Schema.String, "Absolute local file path (~ is expanded)"),
+    path: optionalParam(noNul(Schema.String), "Absolute local file path (~ is expanded)"),
     content: optionalParam(Schema.String, "File content as text (stored as UTF-8)"),
     content_base64: optionalParam(Schema.String, "File content as base64")
   }),

@@ -22,7 +22,13 @@ export const contreeWhoami = defineTool({
   description:
     "What this server may do: the backend (cloud or local), the token's permissions, limits (maximum run timeout, concurrent runs) and operation counts, and the server version. Free.",
   annotations: { readOnlyHint: true, openWorldHint: true },
-  input: Schema.Struct({}),
+  // An empty struct lets any property through; this one says which is not a parameter.
+  input: Schema.Struct({}).pipe(
+    Schema.filter((given) => {
+      const extra = Object.keys(given)[0]
+      return extra === undefined || { path: [extra], message: "is unexpected: contree_whoami takes no parameters" }
+    }, { jsonSchema: {} })
+  ),
   output: Schema.Struct({
     backend: Schema.String,
     server_version: Schema.String,

@@ -1,15 +1,16 @@
 import { Effect, Either, Option, Schema } from "effect"
 import { parseLocalImportUrl, parseRegistryUrl, type RegistryReference } from "../domain/RegistryUrl.js"
 import type { RegistryError } from "../services/RegistryAuth.js"
+import { noNul } from "./params.js"
 import { invalidInput, ToolError } from "./ToolError.js"
 
 const REGISTRY_URL_HELP = "Image or registry: 'docker://docker.io/library/alpine:3.20', 'oci://ghcr.io/org/image:tag', " +
   "'ghcr.io/org/image:tag', or a Docker Hub name such as 'alpine' or 'myorg/image:v1'"
 
-export const RegistryUrlParam = Schema.NonEmptyTrimmedString.annotations({ description: REGISTRY_URL_HELP })
+export const RegistryUrlParam = noNul(Schema.NonEmptyTrimmedString).annotations({ description: REGISTRY_URL_HELP })
 
 /** `contree_import_image`'s source: a registry reference, or (local backend only) a layout or archive on the server's machine. */
-export const ImportUrlParam = Schema.NonEmptyTrimmedString.annotations({
+export const ImportUrlParam = noNul(Schema.NonEmptyTrimmedString).annotations({
   description: REGISTRY_URL_HELP +
     ". Local backend only, absolute paths on the server's machine: 'oci-archive:/path/image.tar[:ref]', 'oci:/path/layout[:ref]', " +
     "'docker-archive:/path/saved.tar[:repo:tag]' (docker save), 'tarball:/path/rootfs.tar[.gz]'"

@@ -1,5 +1,5 @@
 import { Effect, Either } from "effect"
-import { parseImageRef } from "../domain/ImageRef.js"
+import { checkImageRef } from "../domain/ImageRef.js"
 import { ContreeClient } from "../services/ContreeClient.js"
 import { invalidInput, ToolError } from "./ToolError.js"
 
@@ -9,8 +9,8 @@ import { invalidInput, ToolError } from "./ToolError.js"
  */
 export const resolveImage = (ref: string) =>
   Effect.gen(function*() {
-    const parsed = parseImageRef(ref)
-    if (Either.isLeft(parsed)) return yield* invalidInput(`invalid image reference: ${parsed.left}`)
+    const parsed = checkImageRef(ref)
+    if (Either.isLeft(parsed)) return yield* invalidInput(`image: ${parsed.left}`)
     if (parsed.right._tag === "Uuid") return parsed.right.uuid
     const tag = parsed.right.tag
     const client = yield* ContreeClient

@@ -67,6 +67,20 @@ describe("parseCli", () => {
     })
   })
 
+  it("reads the import cap as a size, auto (the default: from free space) or none", () => {
+    assert.notProperty(serve([]), "maxImportBytes")
+    assert.strictEqual(serve(["--max-import-bytes", "2G"]).maxImportBytes, 2 * 1024 ** 3)
+    assert.strictEqual(serve([], { CONTREE_MCP_MAX_IMPORT_BYTES: "512MiB" }).maxImportBytes, 512 * 1024 ** 2)
+    assert.strictEqual(serve([], {}, "[local]\nmax_import_bytes = 1000\n").maxImportBytes, 1000)
+    assert.isNull(serve(["--max-import-bytes", "none"]).maxImportBytes)
+    assert.notProperty(serve(["--max-import-bytes", "auto"]), "maxImportBytes")
+    for (const bad of ["0", "-1", "lots", "1X", ""]) {
+      const parsed = parseCli(["--max-import-bytes", bad], {}, files().readFile)
+      assert.isTrue(Either.isLeft(parsed), bad)
+      if (Either.isLeft(parsed)) assert.include(parsed.left, "max-import-bytes", bad)
+    }
+  })
+
   it("reads the network policy from the flag, the environment or [local] network, in that order", () => {
     assert.strictEqual(serve([]).network, "off")
     assert.strictEqual(serve([], {}, "[local]\nnetwork = on\n").network, "on")

@@ -62,8 +62,7 @@ describe("bad input", () => {
 
   it("a malformed image reference", async () => {
     const error = await expectNoRequests(() => callError(server.client, "contree_run", { command: "true", image: "not-an-image" }))
-    expect(error).toContain("invalid image reference")
-    expect(error).toContain("not-an-image")
+    expect(error).toContain("image: 'not-an-image' is neither an image UUID nor 'tag:NAME'")
   })
 
   it("an unknown tag", async () => {

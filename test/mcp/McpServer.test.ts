@@ -81,6 +81,14 @@ describe("McpServer", () => {
       assert.isString(properties["command"]?.["description"])
     }))
 
+  it.scopedLive("keeps tools/list within its budget: every agent pays for it in context on every session", () =>
+    Effect.gen(function*() {
+      const client = yield* connect()
+      const listed = yield* Effect.promise(() => client.listTools())
+      // 41.2 kB when input validation moved into the schemas; raise it only for a reason.
+      assert.isBelow(JSON.stringify(listed).length, 42_500)
+    }))
+
   it.scopedLive("lists every prompt with a description", () =>
     Effect.gen(function*() {
       const client = yield* connect()
@@ -185,12 +193,12 @@ describe("McpServer", () => {
       const client = yield* connect({
         waiter: Layer.mock(OperationWaiter, { get: (id) => Effect.succeed(finishedRun({ uuid: id, stdout: "out", exitCode: 4 })) })
       })
-      const read = yield* Effect.promise(() => client.readResource({ uri: "contree://operations/instance/op-5" }))
+      const read = yield* Effect.promise(() => client.readResource({ uri: "contree://operations/instance/cccccccc-0000-4000-8000-000000000005" }))
       const json = JSON.parse(contentText(read) ?? "null")
       assert.strictEqual(json.state, "SUCCESS")
       assert.strictEqual(json.exit_code, 4)
       assert.strictEqual(json.stdout, "out")
-      const wrongKind = yield* mcpError(() => client.readResource({ uri: "contree://operations/import/op-5" }))
+      const wrongKind = yield* mcpError(() => client.readResource({ uri: "contree://operations/import/cccccccc-0000-4000-8000-000000000005" }))
       assert.strictEqual(wrongKind.code, ErrorCode.InvalidParams)
       assert.include(wrongKind.message, "not an import operation")
     }))
@@ -207,6 +215,13 @@ describe("McpServer", () => {
       assert.include(missing.message, "no such file")
       const junk = yield* mcpError(() => client.readResource({ uri: "contree://image/junk/read/etc/passwd" }))
       assert.strictEqual(junk.code, ErrorCode.InvalidParams)
+      // The mocked readFile would answer "no such file": a NUL is refused before any read.
+      const nul = yield* mcpError(() => client.readResource({ uri: `contree://image/${IMAGE}/read/etc%00passwd` }))
+      assert.strictEqual(nul.code, ErrorCode.InvalidParams)
+      assert.include(nul.message, "path must not contain NUL bytes")
+      const badId = yield* mcpError(() => client.readResource({ uri: "contree://operations/instance/op-1" }))
+      assert.strictEqual(badId.code, ErrorCode.InvalidParams)
+      assert.include(badId.message, "operation_id must be an operation id")
     }))
 
   it.scopedLive("renders a prompt, and a missing required argument is an InvalidParams error", () =>
@@ -230,7 +245,7 @@ describe("McpServer", () => {
       })
       const progress: Array<number> = []
       const result = yield* Effect.promise(() =>
-        client.callTool({ name: "contree_wait_operations", arguments: { operation_ids: ["a", "b"] } }, undefined, {
+        client.callTool({ name: "contree_wait_operations", arguments: { operation_ids: ["aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"] } }, undefined, {
           onprogress: (p) => void progress.push(p.progress)
         })
       )
@@ -252,7 +267,7 @@ describe("McpServer", () => {
         })
       })
       const abort = new AbortController()
-      const pending = client.callTool({ name: "contree_wait_operations", arguments: { operation_ids: ["op-1"] } }, undefined, {
+      const pending = client.callTool({ name: "contree_wait_operations", arguments: { operation_ids: ["aaaaaaaa-0000-4000-8000-000000000001"] } }, undefined, {
         signal: abort.signal
       }).then(() => "answered", () => "rejected")
       yield* Deferred.await(started)

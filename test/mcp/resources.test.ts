@@ -69,11 +69,13 @@ describe("image resources", () => {
     }))))
 })
 
+const [RUN, IMP, IMP_FAILED] = ["aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002", "cccccccc-0000-4000-8000-000000000003"]
+
 describe("operation resources", () => {
   const waiter = Layer.mock(OperationWaiter, {
     get: (id) =>
       Effect.succeed(
-        id === "imp"
+        id === IMP
           ? operation({
             uuid: id,
             kind: "image_import",
@@ -81,7 +83,7 @@ describe("operation resources", () => {
             metadata: { registry: { url: "docker://alpine" } },
             result: { image: CHILD, tag: "alpine:3" }
           })
-          : id === "imp-failed"
+          : id === IMP_FAILED
           ? operation({ uuid: id, kind: "image_import", status: "FAILED", error: "pull denied", metadata: { registry: { url: "docker://x" } } })
           : finishedRun({ uuid: id, stdout: "out", exitCode: 1, resultImage: CHILD })
       )
@@ -89,7 +91,7 @@ describe("operation resources", () => {
 
   it.effect("an instance operation is JSON with state, exit code, output and result image", () =>
     Effect.gen(function*() {
-      const json = JSON.parse(yield* instanceOperation.read({ operation_id: "run" }))
+      const json = JSON.parse(yield* instanceOperation.read({ operation_id: RUN }))
       assert.strictEqual(json.state, "SUCCESS")
       assert.strictEqual(json.exit_code, 1)
       assert.strictEqual(json.stdout, "out")
@@ -101,18 +103,27 @@ describe("operation resources", () => {
   it.effect("an import operation is text, one fact per line", () =>
     Effect.gen(function*() {
       assert.strictEqual(
-        yield* importOperation.read({ operation_id: "imp" }),
+        yield* importOperation.read({ operation_id: IMP }),
         `STATE: SUCCESS\nRESULT_IMAGE: ${CHILD}\nRESULT_TAG: alpine:3\nREGISTRY_URL: docker://alpine`
       )
       assert.strictEqual(
-        yield* importOperation.read({ operation_id: "imp-failed" }),
+        yield* importOperation.read({ operation_id: IMP_FAILED }),
         "STATE: FAILED\nREGISTRY_URL: docker://x\nERROR:\npull denied"
       )
     }).pipe(Effect.provide(toolServices({ waiter }))))
 
   it.effect("the wrong kind is refused", () =>
     Effect.gen(function*() {
-      assert.include((yield* Effect.flip(importOperation.read({ operation_id: "run" }))).message, "not an import operation")
-      assert.include((yield* Effect.flip(instanceOperation.read({ operation_id: "imp" }))).message, "not an instance operation")
+      assert.include((yield* Effect.flip(importOperation.read({ operation_id: RUN }))).message, "not an import operation")
+      assert.include((yield* Effect.flip(instanceOperation.read({ operation_id: IMP }))).message, "not an instance operation")
     }).pipe(Effect.provide(toolServices({ waiter }))))
+
+  it.effect("an id that is not a UUID is refused before any lookup, naming operation_id", () =>
+    Effect.gen(function*() {
+      for (const id of ["run", "../x", `${RUN}\u0000`, ""]) {
+        const error = yield* Effect.flip(instanceOperation.read({ operation_id: id }))
+        assert.strictEqual(error.reason, "InvalidInput")
+        assert.include(error.message, "operation_id must be an operation id")
+      }
+    }).pipe(Effect.provide(toolServices())))
 })

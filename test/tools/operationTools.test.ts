@@ -35,60 +35,64 @@ const waiterHarness = (delays: Readonly<Record<string, number>>, failures: Reado
   return { state, layer: toolServices({ waiter, progress: state.progress }) }
 }
 
+/** Operation ids as the API makes them (UUIDs), named for the tests. */
+const opId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`
+const [a, b, c, slow, fast, quick, x, y, ok, broken, op1, ended, nope] = [opId(1), opId(2), opId(3), opId(4), opId(5), opId(6), opId(7), opId(8), opId(9), opId(10), opId(11), opId(12), opId(13)]
+
 describe("contree_wait_operations", () => {
   it.effect("mode all waits for every operation and lists them in the order they finished", () => {
-    const h = waiterHarness({ a: 3, b: 1, c: 2 })
+    const h = waiterHarness({ [a]: 3, [b]: 1, [c]: 2 })
     return Effect.gen(function*() {
-      const fiber = yield* Effect.fork(call(contreeWaitOperations, { operation_ids: ["a", "b", "c", "a"] }))
+      const fiber = yield* Effect.fork(call(contreeWaitOperations, { operation_ids: [a, b, c, a] }))
       yield* TestClock.adjust("3 seconds")
       const out = yield* Fiber.join(fiber)
-      assert.deepStrictEqual(out["completed"], ["b", "c", "a"])
+      assert.deepStrictEqual(out["completed"], [b, c, a])
       assert.deepStrictEqual(out["cancelled"], [])
       assert.deepStrictEqual(out["errors"], {})
       assert.isFalse(out["timed_out"])
       const results = out["results"] as Record<string, { status: string; stdout: string }>
-      assert.deepStrictEqual(Object.keys(results).sort(), ["a", "b", "c"])
-      assert.strictEqual(results["a"]?.stdout, "a out")
-      assert.strictEqual(results["b"]?.status, "SUCCESS")
-      assert.deepStrictEqual(h.state.waited.sort(), ["a", "b", "c"])
+      assert.deepStrictEqual(Object.keys(results).sort(), [a, b, c])
+      assert.strictEqual(results[a]?.stdout, `${a} out`)
+      assert.strictEqual(results[b]?.status, "SUCCESS")
+      assert.deepStrictEqual(h.state.waited.sort(), [a, b, c])
       assert.deepStrictEqual(h.state.progress.map((p) => [p.progress, p.total]), [[1, 3], [2, 3], [3, 3]])
     }).pipe(Effect.provide(h.layer))
   })
 
   it.effect("mode any returns with the first to finish and cancels the rest", () => {
-    const h = waiterHarness({ fast: 1 })
+    const h = waiterHarness({ [fast]: 1 })
     return Effect.gen(function*() {
-      const fiber = yield* Effect.fork(call(contreeWaitOperations, { operation_ids: ["slow", "fast"], mode: "any" }))
+      const fiber = yield* Effect.fork(call(contreeWaitOperations, { operation_ids: [slow, fast], mode: "any" }))
       yield* TestClock.adjust("1 second")
       const out = yield* Fiber.join(fiber)
-      assert.deepStrictEqual(out["completed"], ["fast"])
-      assert.deepStrictEqual(out["cancelled"], ["slow"])
-      assert.deepStrictEqual(Object.keys(out["results"] as object), ["fast"])
+      assert.deepStrictEqual(out["completed"], [fast])
+      assert.deepStrictEqual(out["cancelled"], [slow])
+      assert.deepStrictEqual(Object.keys(out["results"] as object), [fast])
       assert.isFalse(out["timed_out"])
-      assert.deepStrictEqual(h.state.interrupted, ["slow"])
+      assert.deepStrictEqual(h.state.interrupted, [slow])
     }).pipe(Effect.provide(h.layer))
   })
 
   it.effect("on timeout, returns what finished and cancels the rest", () => {
-    const h = waiterHarness({ quick: 1 })
+    const h = waiterHarness({ [quick]: 1 })
     return Effect.gen(function*() {
-      const fiber = yield* Effect.fork(call(contreeWaitOperations, { operation_ids: ["quick", "x", "y"], timeout: 5 }))
+      const fiber = yield* Effect.fork(call(contreeWaitOperations, { operation_ids: [quick, x, y], timeout: 5 }))
       yield* TestClock.adjust("4999 millis")
       assert.isNull(fiber.unsafePoll())
       assert.deepStrictEqual(h.state.interrupted, [])
       yield* TestClock.adjust("1 millis")
       const out = yield* Fiber.join(fiber)
       assert.isTrue(out["timed_out"])
-      assert.deepStrictEqual(out["completed"], ["quick"])
-      assert.deepStrictEqual(out["cancelled"], ["x", "y"])
-      assert.sameMembers(h.state.interrupted, ["x", "y"])
+      assert.deepStrictEqual(out["completed"], [quick])
+      assert.deepStrictEqual(out["cancelled"], [x, y])
+      assert.sameMembers(h.state.interrupted, [x, y])
     }).pipe(Effect.provide(h.layer))
   })
 
   it.effect("waits 300 seconds by default", () => {
     const h = waiterHarness({})
     return Effect.gen(function*() {
-      const fiber = yield* Effect.fork(call(contreeWaitOperations, { operation_ids: ["x"] }))
+      const fiber = yield* Effect.fork(call(contreeWaitOperations, { operation_ids: [x] }))
       yield* TestClock.adjust("299 seconds")
       assert.isNull(fiber.unsafePoll())
       yield* TestClock.adjust("1 second")
@@ -97,15 +101,15 @@ describe("contree_wait_operations", () => {
   })
 
   it.effect("reports an operation whose status cannot be read under errors, and still waits for the others", () => {
-    const h = waiterHarness({ ok: 2, broken: 1 }, ["broken"])
+    const h = waiterHarness({ [ok]: 2, [broken]: 1 }, [broken])
     return Effect.gen(function*() {
-      const fiber = yield* Effect.fork(call(contreeWaitOperations, { operation_ids: ["ok", "broken"] }))
+      const fiber = yield* Effect.fork(call(contreeWaitOperations, { operation_ids: [ok, broken] }))
       yield* TestClock.adjust("2 seconds")
       const out = yield* Fiber.join(fiber)
-      assert.deepStrictEqual(out["completed"], ["broken", "ok"])
-      assert.deepStrictEqual(Object.keys(out["results"] as object), ["ok"])
+      assert.deepStrictEqual(out["completed"], [broken, ok])
+      assert.deepStrictEqual(Object.keys(out["results"] as object), [ok])
       const errors = out["errors"] as Record<string, string>
-      assert.include(errors["broken"] ?? "", "polling broken failed")
+      assert.include(errors[broken] ?? "", `polling ${broken} failed`)
       assert.isFalse(out["timed_out"])
     }).pipe(Effect.provide(h.layer))
   })
@@ -117,9 +121,9 @@ describe("contree_wait_operations", () => {
         const [args, field] of [
           [{ operation_ids: [] }, "operation_ids"],
           [{ operation_ids: [""] }, "operation_ids"],
-          [{ operation_ids: ["a"], mode: "some" }, "mode"],
-          [{ operation_ids: ["a"], timeout: 0 }, "timeout"],
-          [{ operation_ids: ["a"], timeout: 100_000 }, "timeout"]
+          [{ operation_ids: [a], mode: "some" }, "mode"],
+          [{ operation_ids: [a], timeout: 0 }, "timeout"],
+          [{ operation_ids: [a], timeout: 100_000 }, "timeout"]
         ] as const
       ) {
         const error = yield* callFails(contreeWaitOperations, args)
@@ -138,29 +142,29 @@ describe("contree_cancel_operation", () => {
       cancel: (id) =>
         Effect.sync(() => {
           cancelled.push(id)
-          return id === "ended"
+          return id === ended
             ? { cancelled: false, operation: finishedRun({ uuid: id }) }
             : { cancelled: true, operation: operation({ uuid: id, status: "CANCELLED" }) }
         })
     })
     return Effect.gen(function*() {
-      assert.deepStrictEqual(yield* call(contreeCancelOperation, { operation_id: "op-1" }), {
+      assert.deepStrictEqual(yield* call(contreeCancelOperation, { operation_id: op1 }), {
         cancelled: true,
-        operation_id: "op-1",
+        operation_id: op1,
         status: "CANCELLED"
       })
-      assert.deepStrictEqual(yield* call(contreeCancelOperation, { operation_id: "ended" }), {
+      assert.deepStrictEqual(yield* call(contreeCancelOperation, { operation_id: ended }), {
         cancelled: false,
-        operation_id: "ended",
+        operation_id: ended,
         status: "SUCCESS"
       })
-      assert.deepStrictEqual(cancelled, ["op-1", "ended"])
+      assert.deepStrictEqual(cancelled, [op1, ended])
     }).pipe(Effect.provide(toolServices({ waiter })))
   })
 
   it.effect("an unknown operation is NotFound", () =>
     Effect.gen(function*() {
-      const error = yield* callFails(contreeCancelOperation, { operation_id: "nope" })
+      const error = yield* callFails(contreeCancelOperation, { operation_id: nope })
       assert.strictEqual(error.reason, "NotFound")
       assert.include(error.message, "operation not found")
     }).pipe(Effect.provide(toolServices({
@@ -171,7 +175,7 @@ describe("contree_cancel_operation", () => {
 describe("contree_get_operation", () => {
   it.effect("returns the flat view of the current state", () =>
     Effect.gen(function*() {
-      const out = yield* call(contreeGetOperation, { operation_id: "op-1" })
+      const out = yield* call(contreeGetOperation, { operation_id: op1 })
       assert.strictEqual(out["status"], "FAILED")
       assert.strictEqual(out["error"], "out of memory")
       assert.strictEqual(out["exit_code"], 137)
@@ -183,7 +187,7 @@ describe("contree_get_operation", () => {
               uuid: id,
               status: "FAILED",
               error: "out of memory",
-              metadata: { command: "x", image: IMAGE, result: { state: { exit_code: 137 } } }
+              metadata: { command: x, image: IMAGE, result: { state: { exit_code: 137 } } }
             })
           )
       })

@@ -139,6 +139,11 @@ export const describeHost = (host: HostCapabilities, settings: LocalSettings): R
       ? "resource usage: elapsed time only (CPU and memory figures need cgroups)"
       : "resource usage: CPU time, peak memory and page faults of the run's cgroup; elapsed time",
     `queue: at most ${settings.maxConcurrentRuns} runs at once in this process`,
+    settings.maxImportBytes === null
+      ? "imports: no cap on the bytes an import unpacks"
+      : settings.maxImportBytes === "free-space"
+      ? "imports: each may unpack the data directory's free space less a tenth of its filesystem (at most 1 GiB); max-import-bytes sets a cap"
+      : `imports: each may unpack at most ${size(settings.maxImportBytes)}`,
     ...(unavailableReason(host) === undefined ? [] : [`UNAVAILABLE: ${unavailableReason(host)}`])
   ]
 }

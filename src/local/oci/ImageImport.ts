@@ -12,7 +12,7 @@ import { removeTree } from "../host/removeTree.js"
 import { layerDir, newLayerId, type StatePaths } from "../store/StatePaths.js"
 import { isCheckableAlgorithm } from "./Digest.js"
 import { type ImageSource, type ImportProgress, resolveProgress } from "./ImageSource.js"
-import { unpackLayer, UnsafeLayerEntry } from "./LayerUnpack.js"
+import { unpackLayer, type UnpackBudget, UnsafeLayerEntry } from "./LayerUnpack.js"
 import { type Descriptor, ImageConfig } from "./Manifest.js"
 
 export type { ImportProgress } from "./ImageSource.js"
@@ -25,6 +25,8 @@ export interface ImportContext {
   readonly operations: OperationRecords
   /** Tells waiters the operation's outcome is recorded. */
   readonly settled: (id: string) => Effect.Effect<void>
+  /** The unpacked bytes an import starting now may write; none: no cap. */
+  readonly budget: () => UnpackBudget | undefined
 }
 
 export interface ImportJob {
@@ -127,7 +129,7 @@ const write = (body: PassThrough, chunk: Uint8Array) =>
  * Streams a layer blob through its digest check into `dir`, unpacked. The blob is fed from this
  * fiber, so interrupting the import stops the download as well as the unpacking.
  */
-const fetchLayer = (ctx: ImportContext, job: ImportJob, descriptor: Descriptor, dir: string) =>
+const fetchLayer = (ctx: ImportContext, job: ImportJob, descriptor: Descriptor, dir: string, budget: UnpackBudget | undefined) =>
   Effect.gen(function*() {
     const what = `layer ${descriptor.digest}`
     const check = yield* Effect.try({ try: () => blobCheck(descriptor), catch: importError(what) })
@@ -142,7 +144,7 @@ const fetchLayer = (ctx: ImportContext, job: ImportJob, descriptor: Descriptor, 
       Effect.tap(() => Effect.sync(() => body.end())),
       Effect.tapError((error) => Effect.sync(() => body.destroy(error)))
     )
-    const unpack = abortable((signal) => unpackLayer(body, dir, ctx.ids, signal), (cause) => {
+    const unpack = abortable((signal) => unpackLayer(body, dir, ctx.ids, signal, true, budget), (cause) => {
       // A corrupt blob usually trips the decompressor before its end: when all of it came, say what was wrong with it.
       const mismatch = Either.try(() => check.verify())
       return Either.isLeft(mismatch) && mismatch.left instanceof BlobMismatch && check.complete() ? importError(what)(mismatch.left) : importError(what)(cause)
@@ -192,9 +194,11 @@ export const executeImport = (ctx: ImportContext, job: ImportJob): Effect.Effect
       removeTree
     )
     const staged = new Map<string, { readonly id: string; readonly opaque: ReadonlyArray<string> }>()
+    // One budget for all the layers: the cap is on the image; a layer over it fails the import, and the staging dir goes.
+    const budget = yield* Effect.try({ try: ctx.budget, catch: internal("cannot read the data directory's free space") })
     for (const layer of wanted.values()) {
       const id = newLayerId()
-      const unpacked = yield* fetchLayer(ctx, job, layer, join(staging, id))
+      const unpacked = yield* fetchLayer(ctx, job, layer, join(staging, id), budget)
       if (unpacked.skipped.length > 0) {
         yield* Effect.logDebug(`layer ${layer.digest}: skipped ${unpacked.skipped.length} device nodes and fifos`)
       }

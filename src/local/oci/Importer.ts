@@ -12,6 +12,7 @@ import { databaseFailed } from "../store/LocalDatabase.js"
 import { OperationStore } from "../store/OperationStore.js"
 import { requireTag } from "../store/QueryRules.js"
 import { executeImport, type ImportContext, type ImportProgress } from "./ImageImport.js"
+import { freeSpaceOf, importBudget } from "./ImportBudget.js"
 import { openSource } from "./openSource.js"
 
 export class Importer extends Context.Tag("contree/local/Importer")<Importer, {
@@ -37,7 +38,8 @@ export class Importer extends Context.Tag("contree/local/Importer")<Importer, {
         sql: yield* SqlClient.SqlClient,
         images: (yield* ImageStore).records,
         operations: operations.records,
-        settled: runner.settled
+        settled: runner.settled,
+        budget: () => importBudget(settings.maxImportBytes, () => freeSpaceOf(paths.root))
       }
       // One entry per queued or running import of this engine, removed when its task ends: as bounded as the queue.
       const importing = new Map<string, ImportProgress>()

@@ -38,6 +38,25 @@ export interface UnpackedLayer {
 /** A layer entry that would write outside the layer, or that the layer cannot hold. The import fails with it. */
 export class UnsafeLayerEntry extends Error {}
 
+/** What an entry costs besides its content: a tar header's worth, so that a bomb of empty files is bounded too. */
+const ENTRY_COST = 512
+
+/**
+ * The bytes an import may still unpack, shared by all its layers: file content plus ENTRY_COST per
+ * entry, counted as they are written, so a gzip bomb stops at the cap rather than at a full disk.
+ */
+export class UnpackBudget {
+  private used = 0
+  constructor(readonly limit: number, private readonly explain: string) {}
+
+  take(bytes: number): void {
+    this.used += bytes
+    if (this.used > this.limit) {
+      throw new UnsafeLayerEntry(`the image unpacks to more than ${this.limit} bytes, the most an import may write (${this.explain})`)
+    }
+  }
+}
+
 /** An entry's content, as tar-stream hands it over. */
 type EntryBody = AsyncIterable<Uint8Array> & { resume(): unknown }
 
@@ -137,7 +156,8 @@ class LayerWriter {
     private readonly ids: IdMapping,
     private readonly signal: AbortSignal,
     /** Whiteouts and opaque markers mean what they mean in a layer; off, they are names like any other. */
-    private readonly layerRules: boolean
+    private readonly layerRules: boolean,
+    private readonly budget: UnpackBudget | undefined
   ) {}
 
   private hostPath(parts: ReadonlyArray<string>) {
@@ -186,6 +206,7 @@ class LayerWriter {
     // A layer keeps setuid, setgid and sticky bits for the sandbox; a copy for the host keeps none of them, and the umask applies.
     const mode = (header.mode ?? 0o644) & (this.layerRules ? 0o7777 : 0o777 & ~process.umask())
     const { gid, uid } = this.owner(header.uid, header.gid)
+    this.budget?.take(ENTRY_COST)
     if (this.layerRules && name !== undefined && name.startsWith(WHITEOUT)) return this.whiteout(parts, name)
     if (header.type === "directory" || header.type === "file" || header.type === "contiguous-file" || header.type === "symlink" || header.type === "link") {
       this.entries++
@@ -209,7 +230,10 @@ class LayerWriter {
         // Synchronous calls: a layer is mostly small files, where a thread-pool round trip per call costs more than the call.
         const fd = openSync(this.hostPath(parts), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
         try {
-          for await (const chunk of body) writeSync(fd, chunk)
+          for await (const chunk of body) {
+            this.budget?.take(chunk.length)
+            writeSync(fd, chunk)
+          }
           // chown clears setuid and setgid, so the mode comes after it.
           fchownSync(fd, uid, gid)
           fchmodSync(fd, mode)
@@ -310,13 +334,15 @@ class LayerWriter {
  * must not exist yet; it is created owned by the sandbox's root. Throws `UnsafeLayerEntry` for a
  * layer that breaks the rules; the caller removes `dir` on any failure. With `layerRules` off it
  * unpacks any tar with the same safety (a directory `contree_download` copies out of an image).
+ * With a `budget`, the layer fails (UnsafeLayerEntry) as soon as it would write more than is left.
  */
 export const unpackLayer = async (
   chunks: Readable,
   dir: string,
   ids: IdMapping,
   signal: AbortSignal,
-  layerRules = true
+  layerRules = true,
+  budget?: UnpackBudget
 ): Promise<UnpackedLayer> => {
   mkdirSync(dir, { mode: 0o755 })
   lchownSync(dir, ids.uid, ids.gid)
@@ -335,7 +361,7 @@ export const unpackLayer = async (
   })())
   const decompress = decompressorFor(head)
   const extract = tar.extract()
-  const writer = new LayerWriter(dir, ids, signal, layerRules)
+  const writer = new LayerWriter(dir, ids, signal, layerRules, budget)
   const sink = extract as unknown as NodeJS.WritableStream
   const feeding = pipeline(decompress === undefined ? [body, sink] : [body, decompress, sink], { signal })
   const writing = (async () => {

@@ -1,4 +1,5 @@
 import { Clock, Effect } from "effect"
+import { isValidTag } from "../../domain/Tag.js"
 import { invalidRequest, type LocalEngineError } from "../LocalEngineError.js"
 
 /**
@@ -6,10 +7,7 @@ import { invalidRequest, type LocalEngineError } from "../LocalEngineError.js"
  * as the in-repo fake API applies them, so both backends refuse the same input.
  */
 
-const TAG = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*(?::[A-Za-z0-9._-]+)?$/
-
-/** `/`-separated segments of [A-Za-z0-9._-], an optional `:tag`, and no trailing `:`, `/` or `.`. */
-export const isValidTag = (tag: string): boolean => TAG.test(tag) && !tag.endsWith(".")
+export { isValidTag }
 
 export const requireTag = (tag: string): Effect.Effect<string, LocalEngineError> =>
   isValidTag(tag) ? Effect.succeed(tag) : Effect.fail(invalidRequest(`invalid tag: ${JSON.stringify(tag)}`))

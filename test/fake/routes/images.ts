@@ -2,16 +2,14 @@
 import type { FakeStore } from "../FakeStore.js"
 import * as Api from "../../../src/api/ContreeApi.js"
 import { Image, ImageList } from "../../../src/domain/Image.js"
+import { isValidTag } from "../../../src/domain/Tag.js"
 import { ApiError, createdReply, emptyReply, encodedReply, jsonBody } from "../http.js"
 import { type Timing, startImport } from "../operations.js"
 import { paginate, timeWindow } from "../params.js"
 import { type Route, route } from "../routing.js"
 import { imageJson } from "../views.js"
 
-const TAG = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*(?::[A-Za-z0-9._-]+)?$/
-
-/** `/`-separated segments of [A-Za-z0-9._-], an optional `:tag`, and no trailing `:`, `/` or `.`. */
-export const isValidTag = (tag: string): boolean => TAG.test(tag) && !tag.endsWith(".")
+export { isValidTag }
 
 /** Accepts `docker://`, `oci://` and bare references; fills in docker.io/library and `:latest` like the vendor CLI. */
 const normalizeReference = (url: string): string => {

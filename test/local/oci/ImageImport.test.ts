@@ -4,10 +4,13 @@ import { Effect, Fiber, Option, Stream } from "effect"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { gzipSync } from "node:zlib"
 import type { IdMapping } from "../../../src/local/host/IdMapping.js"
 import { makeImageRecords } from "../../../src/local/store/ImageRecords.js"
 import { LocalDatabase } from "../../../src/local/store/LocalDatabase.js"
 import { executeImport, type ImportContext, type ImportProgress } from "../../../src/local/oci/ImageImport.js"
+import { importBudget } from "../../../src/local/oci/ImportBudget.js"
+import { UnpackBudget } from "../../../src/local/oci/LayerUnpack.js"
 import type { ImageSource } from "../../../src/local/oci/ImageSource.js"
 import { ociLayoutSource } from "../../../src/local/oci/OciLayoutSource.js"
 import { rootfsTarballSource } from "../../../src/local/oci/RootfsTarballSource.js"
@@ -35,7 +38,8 @@ const withStore = <A, E>(body: (ctx: ImportContext, work: string) => Effect.Effe
           sql,
           images: makeImageRecords(sql),
           operations: makeOperationRecords(sql),
-          settled: () => Effect.void
+          settled: () => Effect.void,
+          budget: () => undefined
         }
         return yield* body(ctx, dir)
       }).pipe(Effect.provide(LocalDatabase(join(dir, "engine.db")))),
@@ -153,6 +157,45 @@ describe("executeImport", () => {
         assert.deepStrictEqual({ ...again.progress }, { done: size, total: size })
         assert.deepStrictEqual(again.totals, [2 * size, size])
       })))
+
+  it.effect("stops a gzip bomb at the import cap, leaving nothing", () =>
+    withStore((ctx, work) =>
+      Effect.gen(function*() {
+        const MiB = 1024 * 1024
+        const bomb = gzipSync(yield* Effect.promise(() => tarBytes([{ name: "zeros", content: Buffer.alloc(64 * MiB) }])))
+        assert.isBelow(bomb.length, MiB)
+        const capped = { ...ctx, budget: () => new UnpackBudget(16 * MiB, "the test's cap") }
+        const error = yield* Effect.flip(runImport(capped, layoutSource(work, "a", ociLayout({ layers: [bomb], config: imageConfig() })).source))
+        assert.include(error.message, `the image unpacks to more than ${16 * MiB} bytes, the most an import may write (the test's cap)`)
+        yield* leftNothing(ctx)
+      })))
+
+  it.effect("counts the cap over all the layers of an image, entries included", () =>
+    withStore((ctx, work) =>
+      Effect.gen(function*() {
+        const layer = (name: string) => tarBytes([{ name, content: Buffer.alloc(3000) }])
+        const layers = [yield* Effect.promise(() => layer("a")), yield* Effect.promise(() => layer("b"))]
+        // One layer fits (3000 bytes and an entry of 512), two do not.
+        const capped = { ...ctx, budget: () => new UnpackBudget(5000, "cap") }
+        const error = yield* Effect.flip(runImport(capped, layoutSource(work, "a", ociLayout({ layers, config: imageConfig() })).source))
+        assert.include(error.message, "unpacks to more than 5000 bytes")
+        yield* leftNothing(ctx)
+        const roomy = { ...ctx, budget: () => new UnpackBudget(8000, "cap") }
+        const done = yield* runImport(roomy, layoutSource(work, "b", ociLayout({ layers, config: imageConfig() })).source)
+        assert.strictEqual(done.status, "SUCCESS")
+      })))
+
+  it("takes the cap from the setting, or from the free space less a margin", () => {
+    const GiB = 1024 ** 3
+    const MiB = 1024 * 1024
+    const space = (free: number, total: number) => () => ({ free, total })
+    assert.isUndefined(importBudget(null, space(0, 0)))
+    assert.strictEqual(importBudget(12345, space(0, 0))?.limit, 12345)
+    // A tenth of the filesystem stays free, at most 1 GiB; never below zero.
+    assert.strictEqual(importBudget("free-space", space(10 * GiB, 100 * GiB))?.limit, 9 * GiB)
+    assert.strictEqual(importBudget("free-space", space(50 * MiB, 100 * MiB))?.limit, 40 * MiB)
+    assert.strictEqual(importBudget("free-space", space(5 * MiB, 100 * MiB))?.limit, 0)
+  })
 
   it.effect("fails on a blob that does not match its digest, leaving nothing", () =>
     withStore((ctx, work) =>

@@ -10,7 +10,7 @@ describe("local query rules", () => {
     for (const tag of ["python:3.11", "busybox:latest", "common/python-ml/python:3.11-slim", "env-ab12:v0.0.3", "my/base:latest"]) {
       assert.isTrue(isValidTag(tag), tag)
     }
-    for (const tag of ["", "bad tag", "a:", "a/", "a.", "a//b", ":x", "a:b:c"]) assert.isFalse(isValidTag(tag), tag)
+    for (const tag of ["", "bad tag", "a:", "a/", "a.", "a//b", ":x", "a:b:c", "../../x", "a/../b", ".hidden", "-x", "a:.v", "a\u0000b", "a".repeat(256)]) assert.isFalse(isValidTag(tag), tag)
   })
 
   it.effect("reads time bounds as ISO-8601 or a duration back from now", () =>
