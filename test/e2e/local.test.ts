@@ -240,7 +240,7 @@ for (const backend of engineBackends) {
       const op = await operation(started.operation_id)
       expect(op.status).toBe("CANCELLED")
       expect(op.result_image ?? null).toBeNull()
-      expect(readdirSync(join(dataDir, "runs"))).toEqual([])
+      expect(readdirSync(join(dataDir, "sandbox", "runs"))).toEqual([])
     })
 
     it("20 concurrent runs each come back with their own output", async () => {

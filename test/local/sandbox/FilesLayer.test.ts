@@ -9,7 +9,7 @@ import { ContreeClient } from "../../../src/services/ContreeClient.js"
 import { busybox, describeSandbox, exitCode, request, run, stderr, stdout, withLocal } from "../support.js"
 
 const text = (value: string) => new TextEncoder().encode(value)
-const layerCount = (stateDir: string) => readdirSync(join(stateDir, "layers")).length
+const layerCount = (stateDir: string) => readdirSync(join(stateDir, "sandbox", "layers")).length
 
 /** Uploads each text and gives the spawn request's `files` for them (mode 0644, root's). */
 const upload = (files: Record<string, string>) =>
@@ -120,8 +120,8 @@ describeSandbox("a run's files layer", () => {
         const [[heldByImage], [unused]] = yield* filesLayers(kept.resultImage!)
         // A new layer is built: the unused one goes, the one the committed image holds stays.
         yield* succeed(image, "true", { files: yield* upload({ "/app/new.txt": "new" }) })
-        assert.isTrue(existsSync(join(stateDir, "layers", heldByImage!)))
-        assert.isFalse(existsSync(join(stateDir, "layers", unused!)))
+        assert.isTrue(existsSync(join(stateDir, "sandbox", "layers", heldByImage!)))
+        assert.isFalse(existsSync(join(stateDir, "sandbox", "layers", unused!)))
         const again = yield* succeed(image, "cat /app/old.txt", { files: yield* upload({ "/app/old.txt": "old" }) })
         assert.strictEqual(stdout(again), "old")
         assert.strictEqual(new TextDecoder().decode(yield* (yield* ContreeClient).readFile(kept.resultImage!, "/app/kept.txt")), "kept")
