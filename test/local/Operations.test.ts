@@ -158,6 +158,8 @@ describeSandbox("local operations", () => {
         const sql = yield* SqliteClient.SqliteClient
         yield* sql`INSERT INTO operations (uuid, kind, status, error, image, result_image, metadata, owner, sandbox, created_at, finished_at)
           VALUES (${id}, 'instance', 'EXECUTING', NULL, NULL, NULL, '{"command":"sleep 100","image":"x"}', '999999999:1', NULL, ${Date.now()}, NULL)`
+        // Its commit had renamed the new layer into place, but its transaction never committed.
+        yield* sql`INSERT INTO staged_layers (id, owner, created_at) VALUES ('deadbeef0000', '999999999:1', ${Date.now()})`
       }).pipe(Effect.provide(SqliteClient.layer({ filename: join(stateDir, "engine.db") })))
       mkdirSync(join(stateDir, "sandbox", "runs", id, "upper", "root"), { recursive: true })
       writeFileSync(join(stateDir, "sandbox", "runs", id, "upper", "root", "partial"), "half-written")

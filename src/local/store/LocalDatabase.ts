@@ -99,6 +99,12 @@ const migrations = Migrator.fromRecord({
       const redacted = JSON.stringify({ ...metadata!, env: redactSecretEnv(env as Record<string, unknown>) })
       yield* sql`UPDATE operations SET metadata = ${redacted} WHERE uuid = ${row.uuid}`
     }
+  }),
+  // Layer directories being renamed into place, recorded (committed) before the rename: what
+  // start-up recovery may remove when the recording transaction never committed (ImageRecords.stageLayers).
+  "0005_staged_layers": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE staged_layers (id TEXT PRIMARY KEY, owner TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID`
   })
 })
 

@@ -30,8 +30,9 @@ describe("secret-looking env names", () => {
       yield* Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         yield* sql`INSERT INTO operations (uuid, kind, status, metadata, owner, created_at) VALUES ('op', 'instance', 'SUCCESS', ${metadata}, 'x', 0)`
-        // As if the database were one migration older.
-        yield* sql`DELETE FROM engine_migrations WHERE migration_id = 4`
+        // As if the database predated 0004 (what later migrations made goes too, so that they run again).
+        yield* sql`DELETE FROM engine_migrations WHERE migration_id >= 4`
+        yield* sql`DROP TABLE staged_layers`
       }).pipe(Effect.provide(LocalDatabase(filename)), Effect.scoped)
       const stored = yield* Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
