@@ -31,15 +31,19 @@ const entries = (dir: string) => Effect.try({ try: () => readdirSync(dir), catch
  * - empty cgroups of runs.
  */
 /** A database with no image cannot vouch for the layer directories beside it: the start stops, and nothing is touched. */
-const refuseForgottenLayers = (deps: { readonly paths: StatePaths; readonly images: ImageRecords }) =>
+const refuseForgottenLayers = (deps: { readonly sql: SqlClient.SqlClient; readonly paths: StatePaths; readonly images: ImageRecords }) =>
   Effect.gen(function*() {
     const onDisk = yield* entries(deps.paths.layers)
     if (onDisk.length === 0) return
-    const readFailed = internal("cannot read the engine database")
-    if (yield* deps.images.hasImages.pipe(Effect.mapError(readFailed))) return
+    // One snapshot, read after the listing: a directory listed was renamed after its staged row
+    // committed, so the snapshot shows that row or, once its transaction committed, its image.
+    const { hasImages, staged } = yield* deps.sql.withTransaction(
+      Effect.all({ hasImages: deps.images.hasImages, staged: deps.images.stagedLayers })
+    ).pipe(Effect.mapError(internal("cannot read the engine database")))
+    if (hasImages) return
     // A first import cut short before any image was recorded leaves a staged layer, which this database does vouch for.
-    const staged = new Set((yield* deps.images.stagedLayers.pipe(Effect.mapError(readFailed))).map((row) => row.id))
-    const layers = onDisk.filter((id) => !staged.has(id))
+    const stagedIds = new Set(staged.map((row) => row.id))
+    const layers = onDisk.filter((id) => !stagedIds.has(id))
     if (layers.length === 0) return
     return yield* new LocalEngineError({
       reason: "Unavailable",

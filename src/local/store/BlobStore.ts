@@ -25,7 +25,8 @@ const LOOKUP_CHUNK = 500
 
 /**
  * Uploaded files: bytes under `blobs/` named by their sha256, a row per file in `files`.
- * The same content uploaded twice is one file with one uuid, as the cloud deduplicates.
+ * The same content uploaded twice is one file with one uuid, as the cloud deduplicates. Uploads
+ * may hold secrets: files 0600 in directories 0700.
  */
 export const makeBlobStore = (sql: SqlClient.SqlClient, paths: StatePaths) => {
   const fail = internal("cannot store the upload")
@@ -94,7 +95,7 @@ export const makeBlobStore = (sql: SqlClient.SqlClient, paths: StatePaths) => {
       // Content-addressed, so a concurrent upload of the same bytes renames identical content.
       yield* Effect.tryPromise({
         try: async () => {
-          await mkdir(dirname(target), { recursive: true })
+          await mkdir(dirname(target), { recursive: true, mode: 0o700 })
           await rename(staged.temp, target)
         },
         catch: fail

@@ -43,6 +43,7 @@ describe("the state directory's modes", () => {
         const file = yield* engine.uploadFile({ _tag: "Bytes", bytes: new TextEncoder().encode("a token") })
         for (const name of ["engine.db", "engine.db-wal", "engine.db-shm"]) assert.strictEqual(modeOf(join(root, name)), 0o600, name)
         assert.strictEqual(modeOf(root), 0o700)
+        assert.strictEqual(modeOf(join(root, "blobs", file.sha256.slice(0, 2))), 0o700)
         assert.strictEqual(modeOf(join(root, "blobs", file.sha256.slice(0, 2), file.sha256)), 0o600)
       }), { baseImages: false }))
 })
