@@ -15,21 +15,6 @@ const INTERRUPTED = "interrupted: the server stopped before the operation finish
 
 const entries = (dir: string) => Effect.try({ try: () => readdirSync(dir), catch: internal(`cannot read ${dir}`) })
 
-/**
- * Start-up clean-up after a crash (or a kill -9) of this or another server process sharing the
- * state directory. Only what belongs to a process that is gone is touched:
- * - its active operations become FAILED (their sandboxes died with it: parent-death signal);
- * - run directories (partial upper dirs, injected files) of operations not running any more;
- * - staging files of dead processes (names start with the pid);
- * - layer directories that a process now gone recorded as staged (ImageRecords.stageLayers) and no
- *   transaction recorded as layers: a rename into place whose transaction never committed. This
- *   runs inside a write transaction, and layers are renamed into place inside theirs, so a rename
- *   in flight elsewhere is never mistaken for debris. A layer directory the database knows nothing
- *   of is kept (and named in a warning): the database's word is not enough to delete it.
- * Before anything, a database with no image beside layer directories (emptied, or replaced by a
- * new one) stops the start: recovering on its word would delete every image.
- * - empty cgroups of runs.
- */
 /** A database with no image cannot vouch for the layer directories beside it: the start stops, and nothing is touched. */
 const refuseForgottenLayers = (deps: { readonly sql: SqlClient.SqlClient; readonly paths: StatePaths; readonly images: ImageRecords }) =>
   Effect.gen(function*() {
@@ -54,6 +39,21 @@ const refuseForgottenLayers = (deps: { readonly sql: SqlClient.SqlClient; readon
     })
   })
 
+/**
+ * Start-up clean-up after a crash (or a kill -9) of this or another server process sharing the
+ * state directory. Only what belongs to a process that is gone is touched:
+ * - its active operations become FAILED (their sandboxes died with it: parent-death signal);
+ * - run directories (partial upper dirs, injected files) of operations not running any more;
+ * - staging files of dead processes (names start with the pid);
+ * - layer directories that a process now gone recorded as staged (ImageRecords.stageLayers) and no
+ *   transaction recorded as layers: a rename into place whose transaction never committed. This
+ *   runs inside a write transaction, and layers are renamed into place inside theirs, so a rename
+ *   in flight elsewhere is never mistaken for debris. A layer directory the database knows nothing
+ *   of is kept (and named in a warning): the database's word is not enough to delete it.
+ * - empty cgroups of runs.
+ * Before anything, a database with no image beside layer directories (emptied, or replaced by a
+ * new one) stops the start: recovering on its word would delete every image.
+ */
 export const recover = (deps: {
   readonly sql: SqlClient.SqlClient
   readonly paths: StatePaths
