@@ -35,10 +35,10 @@ export const replaceableDestination = (destination: string, download: "file" | "
     if (stats === undefined) return Effect.succeed("missing" as const)
     if (stats.isSymbolicLink()) return Effect.succeed("symlink" as const)
     if (download === "file" && stats.isFile()) return Effect.succeed("file" as const)
-    const allowed = download === "file"
-      ? "a file is written only over a regular file, a symlink (replaced, not followed) or a missing path"
-      : "a directory is downloaded into a new path (or over a symlink, which is replaced)"
-    return Effect.fail(new WriteError({ message: `destination ${destination} is ${stats.isFile() ? "an existing file" : kindOf(stats)}: ${allowed}` }))
+    const message = download === "file"
+      ? `destination ${destination} is ${kindOf(stats)}: a file is written only over a regular file, a symlink (replaced, not followed) or a missing path`
+      : `destination ${destination} exists (${stats.isFile() ? "a regular file" : kindOf(stats)}): a directory is downloaded into a new path (or over a symlink, which is replaced)`
+    return Effect.fail(new WriteError({ message }))
   }))
 
 /**

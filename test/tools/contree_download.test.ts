@@ -173,7 +173,7 @@ describe("contree_download", () => {
       const dir = yield* tempDir
       writeFileSync(join(dir, "taken"), "mine")
       const error = yield* callFails(contreeDownload, { image: IMAGE, path: "/app", destination: join(dir, "taken") })
-      assert.include(error.message, `destination ${join(dir, "taken")} is an existing file`)
+      assert.include(error.message, `destination ${join(dir, "taken")} exists (a regular file)`)
       assert.include(error.message, "new path")
       assert.strictEqual(readFileSync(join(dir, "taken"), "utf8"), "mine")
     }).pipe(Effect.provide(h.layer))
@@ -219,7 +219,7 @@ describe("contree_download", () => {
         const dir = yield* tempDir
         yield* specials.FIFO(join(dir, "fifo"))
         const error = yield* callFails(contreeDownload, { image: IMAGE, path: "/app", destination: join(dir, "fifo") })
-        assert.include(error.message, `destination ${join(dir, "fifo")} is a FIFO`)
+        assert.include(error.message, `destination ${join(dir, "fifo")} exists (a FIFO)`)
         assert.isTrue(lstatSync(join(dir, "fifo")).isFIFO())
       }).pipe(Effect.provide(h.layer))
     })
