@@ -1,12 +1,12 @@
 import { Effect, Stream } from "effect"
 import { randomBytes } from "node:crypto"
-import { mkdir, rename, stat } from "node:fs/promises"
+import { mkdir, rename, unlink } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
 import { Readable } from "node:stream"
 import { idMapping } from "../local/host/IdMapping.js"
 import { removeTree } from "../local/host/removeTree.js"
 import { unpackLayer, UnsafeLayerEntry } from "../local/oci/LayerUnpack.js"
-import { WriteError } from "./writeAtomically.js"
+import { replaceableDestination, WriteError } from "./writeAtomically.js"
 
 class StreamFailed<E> {
   constructor(readonly error: E) {}
@@ -15,7 +15,8 @@ class StreamFailed<E> {
 const reason = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
 
 /**
- * Unpacks a tar stream into `destination`, a directory that must not exist yet: into a directory
+ * Unpacks a tar stream into `destination`, a path that must not exist yet (a symlink there is
+ * replaced, never followed; see replaceableDestination): into a directory
  * beside it first, renamed into place once complete, so it is either whole or absent. The tar is
  * not trusted: the unpacker the engine uses for image layers (without the layer rules) keeps every
  * entry inside, never writes through a symlink, and skips device nodes and fifos. Files are owned
@@ -39,8 +40,10 @@ export const unpackAtomically = <E>(tar: Stream.Stream<Uint8Array, E>, destinati
         failure ?? new WriteError({ message: cause instanceof UnsafeLayerEntry ? `refused: ${cause.message}` : `cannot unpack into ${temp}: ${reason(cause)}` })
     }).pipe(Effect.catchIf((e): e is StreamFailed<E> => e instanceof StreamFailed, (e) => Effect.fail(e.error)))
     // Checked once the archive is in, so that a path missing from the image is reported as such first.
-    const existing = yield* Effect.promise(() => stat(destination).then(() => true, () => false))
-    if (existing) return yield* new WriteError({ message: `destination ${destination} exists: a directory is downloaded into a new path` })
+    // A symlink there is replaced, never followed: a directory cannot be renamed over it, so it goes first.
+    if ((yield* replaceableDestination(destination, "directory")) === "symlink") {
+      yield* io(`cannot replace the symlink ${destination}`, () => unlink(destination))
+    }
     yield* io(`cannot move the download to ${destination}`, () => rename(temp, destination))
     return unpacked.entries
   }).pipe(Effect.onError(() => removeTree(temp)))

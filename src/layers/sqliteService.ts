@@ -4,6 +4,7 @@ import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Cause, type Context, Effect, Layer, Schema } from "effect"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
+import { PRIVATE_DIR, privateDatabase } from "../files/privateFiles.js"
 
 /** Every database of this server records its migrations in this table. */
 const MIGRATIONS_TABLE = "contree_mcp_migrations"
@@ -26,7 +27,7 @@ export const decodeRows = <A, I>(schema: Schema.Schema<A, I>) => Schema.decodeUn
 
 /**
  * A service built by `make` over its own SQLite database at `filename` (`:memory:` for a
- * throwaway one). Parent directories are created. Any failure to open or migrate the database,
+ * throwaway one). Parent directories are created (0700); the database is made 0600. Any failure to open or migrate the database,
  * including the driver's exceptions, becomes `cannotOpen(cause)`, so callers can fall back.
  */
 export const sqliteService = <I, S, E, R>(
@@ -36,7 +37,11 @@ export const sqliteService = <I, S, E, R>(
   cannotOpen: (cause: unknown) => E
 ): Layer.Layer<I, E, Exclude<R, SqlClient.SqlClient | SqliteClient.SqliteClient>> => {
   const database = Layer.unwrapEffect(Effect.sync(() => {
-    if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
+    if (filename !== ":memory:") {
+      // What a cache holds (operations, their echoed requests) is the user's alone: 0600, in a new directory 0700.
+      mkdirSync(dirname(filename), { recursive: true, mode: PRIVATE_DIR })
+      privateDatabase(filename)
+    }
     return SqliteClient.layer({ filename })
   }))
   return Layer.effect(tag, make).pipe(

@@ -1,6 +1,8 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Context, Effect, Layer } from "effect"
-import { chmodSync, mkdirSync } from "node:fs"
+import { existsSync, mkdirSync, renameSync } from "node:fs"
+import { basename, join } from "node:path"
+import { dirWithMode, PRIVATE_DIR, privateDatabase, privateDatabaseIfThere, privateTree } from "../files/privateFiles.js"
 import { EngineHost } from "./host/EngineHost.js"
 import { ImageFiles } from "./images/ImageFiles.js"
 import { LocalEngine } from "./LocalEngine.js"
@@ -20,15 +22,36 @@ import { LocalDatabase } from "./store/LocalDatabase.js"
 import { statePaths, type StatePaths } from "./store/StatePaths.js"
 import { OperationStore } from "./store/OperationStore.js"
 
-const prepareStateDir = (paths: StatePaths) =>
+/** Directories a sandbox's root enters (see StatePaths): traversable, not listable, by that other host uid. */
+const SANDBOX_DIR = 0o711
+
+/** State directories from before `sandbox/`: their sandbox directories moved under it. */
+const moveIntoSandboxDir = (paths: StatePaths) => {
+  for (const dir of [paths.layers, paths.runs, paths.runtime]) {
+    const old = join(paths.root, basename(dir))
+    if (existsSync(old) && !existsSync(dir)) {
+      mkdirSync(paths.sandbox, { recursive: true, mode: SANDBOX_DIR })
+      renameSync(old, dir)
+    }
+  }
+}
+
+/**
+ * The state directory, its secrets made the server user's alone: the root 0700 (so nothing under
+ * it is reached by another host user), the databases 0600, uploads 0600 in 0700 directories. Set
+ * at every start, so a directory made by an older version is fixed too.
+ */
+export const prepareStateDir = (paths: StatePaths) =>
   Effect.try({
     try: () => {
-      // The sandbox's root (another host uid when the server is root) must traverse these, not list them.
-      for (const dir of [paths.root, paths.layers, paths.runs, paths.runtime]) {
-        mkdirSync(dir, { recursive: true })
-        chmodSync(dir, 0o711)
-      }
-      for (const dir of [paths.blobs, paths.links, paths.tmp]) mkdirSync(dir, { recursive: true, mode: 0o700 })
+      dirWithMode(paths.root, PRIVATE_DIR)
+      moveIntoSandboxDir(paths)
+      for (const dir of [paths.sandbox, paths.layers, paths.runs, paths.runtime]) dirWithMode(dir, SANDBOX_DIR)
+      for (const dir of [paths.links, paths.tmp]) dirWithMode(dir, PRIVATE_DIR)
+      privateTree(paths.blobs)
+      privateDatabase(paths.database)
+      // The MCP side's caches, when they are kept here (the local backend's default).
+      for (const name of ["cache.db", "files.db"]) privateDatabaseIfThere(join(paths.root, name))
     },
     catch: internal(`cannot create the state directory ${paths.root}`)
   })

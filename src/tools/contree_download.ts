@@ -15,7 +15,7 @@ export const contreeDownload = defineTool({
   title: "Download a file or directory from an image",
   description: [
     "Copy a file or a whole directory from an image to the local filesystem, e.g. build output of a disposable=false run. Free: no sandbox.",
-    "The destination appears only when complete (written beside it, then renamed); a directory goes to a new path. Missing parents are created."
+    "The destination appears only when complete (written beside it, then renamed); it may be missing, a regular file or a symlink (replaced, not followed); a directory goes to a new path. Missing parents are created."
   ].join("\n"),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   input: Schema.Struct({

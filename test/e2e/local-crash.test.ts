@@ -30,7 +30,7 @@ describeLocal("local backend: a server killed with SIGKILL in the middle of a co
     const first = await connectLocal({ dataDir })
     servers.push(first)
     const imagesBefore = await imageIds(first)
-    const layersBefore = readdirSync(join(dataDir, "layers")).sort()
+    const layersBefore = readdirSync(join(dataDir, "sandbox", "layers")).sort()
 
     // A sleep far longer than the test: a sandbox that outlived its server could not pass for one that ended by itself.
     const sleep = `sleep ${marker()}`
@@ -60,8 +60,8 @@ describeLocal("local backend: a server killed with SIGKILL in the middle of a co
     expect(op.error).toMatch(/interrupted/)
     expect(op.result_image ?? null).toBeNull()
     expect(await imageIds(second)).toEqual(imagesBefore)
-    expect(readdirSync(join(dataDir, "layers")).sort()).toEqual(layersBefore)
-    expect(readdirSync(join(dataDir, "runs"))).toEqual([])
+    expect(readdirSync(join(dataDir, "sandbox", "layers")).sort()).toEqual(layersBefore)
+    expect(readdirSync(join(dataDir, "sandbox", "runs"))).toEqual([])
     expect(cgroupsNamed(id)).toEqual([])
     expect(processesWith(sleep)).toEqual([])
 

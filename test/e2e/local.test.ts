@@ -5,12 +5,12 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { callError, callOk, type Connected, connectStdio, engineBackends, toolNames, waitFor } from "./harness.js"
+import { binPath, callError, callOk, type Connected, connectLocal, connectStdio, engineBackends, sandboxEnv, toolNames, waitFor } from "./harness.js"
 import { marker, processesRunning, processesWith } from "./localProcesses.js"
 
 const bwrapInstalled = spawnSync("bwrap", ["--version"]).status === 0
@@ -240,7 +240,7 @@ for (const backend of engineBackends) {
       const op = await operation(started.operation_id)
       expect(op.status).toBe("CANCELLED")
       expect(op.result_image ?? null).toBeNull()
-      expect(readdirSync(join(dataDir, "runs"))).toEqual([])
+      expect(readdirSync(join(dataDir, "sandbox", "runs"))).toEqual([])
     })
 
     it("20 concurrent runs each come back with their own output", async () => {
@@ -302,6 +302,12 @@ for (const backend of engineBackends) {
       const error = await callError(server.client, "contree_download", { image: made.result_image, path: "/root/missing", destination })
       expect(error).toMatch(/not found/i)
       expect([...readFileSync(destination)]).toEqual([0xde, 0xad, 0xbe, 0xef])
+      // A FIFO (like /dev/null, a device) is never replaced.
+      const fifo = join(hostDir, "dl", "fifo")
+      spawnSync("mkfifo", [fifo])
+      expect(await callError(server.client, "contree_download", { image: made.result_image, path: "/root/data.bin", destination: fifo }))
+        .toContain(`destination ${fifo} is a FIFO`)
+      expect(lstatSync(fifo).isFIFO()).toBe(true)
     })
   })
 
@@ -410,10 +416,38 @@ describeLocal("local backend over stdio: a second data directory under the same 
       // Each data directory holds its own state and caches; the home's ~/.cache is not used.
       for (const dir of dirs) {
         expect(["cache.db", "engine.db", "files.db"].filter((name) => existsSync(join(dir, name)))).toEqual(["cache.db", "engine.db", "files.db"])
+        // Secrets at rest: the data directory is the user's alone, and so is every database file in it.
+        expect(statSync(dir).mode & 0o7777).toBe(0o700)
+        for (const name of readdirSync(dir).filter((entry) => /\.db(-wal|-shm)?$/.test(entry))) expect([name, statSync(join(dir, name)).mode & 0o7777]).toEqual([name, 0o600])
       }
       expect(existsSync(join(home, ".cache"))).toBe(false)
     } finally {
       for (const dir of [home, ...dirs]) rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describeLocal("local backend over stdio: an emptied engine.db beside existing layers", () => {
+  it("refuses to start, says what to do, and every layer directory is still there", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "contree-e2e-emptied-"))
+    try {
+      const first = await connectLocal({ dataDir: dir })
+      await callOk(first.client, "contree_list_images", {})
+      await first.close()
+      const layers = join(dir, "sandbox", "layers")
+      const before = readdirSync(layers).sort()
+      expect(before.length).toBeGreaterThan(0)
+      for (const suffix of ["-wal", "-shm"]) rmSync(join(dir, `engine.db${suffix}`), { force: true })
+      writeFileSync(join(dir, "engine.db"), "")
+      const { env, home } = sandboxEnv({})
+      const started = spawnSync(process.execPath, [binPath, "--backend", "local", "--data-dir", dir], { env, input: "", encoding: "utf8", timeout: 60_000 })
+      rmSync(home, { recursive: true, force: true })
+      expect(started.status).toBe(1)
+      expect(started.stderr).toContain(`${join(dir, "engine.db")} records no image, but ${layers} holds ${before.length} layer director`)
+      expect(started.stderr).toContain(`move ${layers} away`)
+      expect(readdirSync(layers).sort()).toEqual(before)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

@@ -116,7 +116,7 @@ describeSandbox("ContreeClientLocal", () => {
         assert.deepStrictEqual(yield* names("/usr"), ["only"])
         assert.notInclude(yield* names("/etc"), "hosts")
         // The result comes as soon as it is recorded; the run's directory goes right after.
-        yield* eventually(() => readdirSync(join(stateDir, "runs")).length === 0)
+        yield* eventually(() => readdirSync(join(stateDir, "sandbox", "runs")).length === 0)
       }), { diskBytes: null }))
 
   it.live("answers with the cloud's error reasons, in the engine's words and naming no HTTP request", () =>

@@ -38,7 +38,7 @@ describeSandbox("local operations", () => {
         const client = yield* ContreeClient
         const image = yield* busybox
         const tag = marker()
-        const layersBefore = readdirSync(join(stateDir, "layers")).sort()
+        const layersBefore = readdirSync(join(stateDir, "sandbox", "layers")).sort()
         const id = yield* client.spawnInstance(request(image, `echo x > /root/partial; sleep ${tag} & sleep ${tag}`, { disposable: false }))
         yield* eventually(() => processesRunning(`sleep ${tag}`).length === 2)
         assert.strictEqual((yield* client.getOperation(id)).status, "EXECUTING")
@@ -48,8 +48,8 @@ describeSandbox("local operations", () => {
         const op = yield* client.getOperation(id)
         assert.strictEqual(op.status, "CANCELLED")
         assert.isNull(op.resultImage)
-        assert.deepStrictEqual(readdirSync(join(stateDir, "runs")), [])
-        assert.deepStrictEqual(readdirSync(join(stateDir, "layers")).sort(), layersBefore)
+        assert.deepStrictEqual(readdirSync(join(stateDir, "sandbox", "runs")), [])
+        assert.deepStrictEqual(readdirSync(join(stateDir, "sandbox", "layers")).sort(), layersBefore)
         assert.strictEqual((yield* client.listImages({ limit: 100, offset: 0 })).length, 1)
         assert.isFalse(yield* client.cancelOperation(id))
         assert.deepStrictEqual(cgroupsNamed(id), [])
@@ -68,7 +68,7 @@ describeSandbox("local operations", () => {
           assert.isTrue(yield* client.cancelOperation(id))
           assert.deepStrictEqual(processesWith(`sleep ${tag}`), [], `cancelled after ${delay} ms`)
         }
-        assert.deepStrictEqual(readdirSync(join(stateDir, "runs")), [])
+        assert.deepStrictEqual(readdirSync(join(stateDir, "sandbox", "runs")), [])
       })
     ))
 
@@ -90,7 +90,7 @@ describeSandbox("local operations", () => {
         assert.strictEqual((yield* inFirst(Effect.flatMap(LocalEngine, (e) => e.awaitOperation(id)))).status, "CANCELLED")
         const done = yield* inSecond(run(request(image, "echo from the second")))
         assert.strictEqual((yield* inFirst(Effect.flatMap(LocalEngine, (e) => e.awaitOperation(done.uuid)))).status, "SUCCESS")
-        yield* eventually(() => readdirSync(join(stateDir, "runs")).length === 0)
+        yield* eventually(() => readdirSync(join(stateDir, "sandbox", "runs")).length === 0)
       }).pipe(Effect.scoped), (stateDir) => Effect.sync(() => rmSync(stateDir, { recursive: true, force: true }))))
 
   it.live("cancelling a queued operation means it never starts", () =>
@@ -158,16 +158,18 @@ describeSandbox("local operations", () => {
         const sql = yield* SqliteClient.SqliteClient
         yield* sql`INSERT INTO operations (uuid, kind, status, error, image, result_image, metadata, owner, sandbox, created_at, finished_at)
           VALUES (${id}, 'instance', 'EXECUTING', NULL, NULL, NULL, '{"command":"sleep 100","image":"x"}', '999999999:1', NULL, ${Date.now()}, NULL)`
+        // Its commit had renamed the new layer into place, but its transaction never committed.
+        yield* sql`INSERT INTO staged_layers (id, owner, created_at) VALUES ('deadbeef0000', '999999999:1', ${Date.now()})`
       }).pipe(Effect.provide(SqliteClient.layer({ filename: join(stateDir, "engine.db") })))
-      mkdirSync(join(stateDir, "runs", id, "upper", "root"), { recursive: true })
-      writeFileSync(join(stateDir, "runs", id, "upper", "root", "partial"), "half-written")
-      mkdirSync(join(stateDir, "layers", "deadbeef0000", "root"), { recursive: true })
+      mkdirSync(join(stateDir, "sandbox", "runs", id, "upper", "root"), { recursive: true })
+      writeFileSync(join(stateDir, "sandbox", "runs", id, "upper", "root", "partial"), "half-written")
+      mkdirSync(join(stateDir, "sandbox", "layers", "deadbeef0000", "root"), { recursive: true })
 
       const op = yield* Effect.provide(Effect.flatMap(ContreeClient, (client) => client.getOperation(id)), localLayer(stateDir))
       assert.strictEqual(op.status, "FAILED")
       assert.match(op.error ?? "", /interrupted/)
-      assert.isFalse(existsSync(join(stateDir, "runs", id)))
-      assert.isFalse(existsSync(join(stateDir, "layers", "deadbeef0000")))
+      assert.isFalse(existsSync(join(stateDir, "sandbox", "runs", id)))
+      assert.isFalse(existsSync(join(stateDir, "sandbox", "layers", "deadbeef0000")))
       rmSync(stateDir, { recursive: true, force: true })
     }))
 
@@ -194,7 +196,7 @@ describeSandbox("local operations", () => {
       const op = yield* Effect.provide(Effect.flatMap(ContreeClient, (client) => client.getOperation(id)), localLayer(stateDir))
       assert.strictEqual(op.status, "FAILED")
       assert.match(op.error ?? "", /shut down/)
-      assert.deepStrictEqual(readdirSync(join(stateDir, "runs")), [])
+      assert.deepStrictEqual(readdirSync(join(stateDir, "sandbox", "runs")), [])
       rmSync(stateDir, { recursive: true, force: true })
     }))
 })

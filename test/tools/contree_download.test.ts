@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
 import tar from "tar-stream"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -171,8 +173,82 @@ describe("contree_download", () => {
       const dir = yield* tempDir
       writeFileSync(join(dir, "taken"), "mine")
       const error = yield* callFails(contreeDownload, { image: IMAGE, path: "/app", destination: join(dir, "taken") })
-      assert.include(error.message, "exists")
+      assert.include(error.message, `destination ${join(dir, "taken")} exists (a regular file)`)
+      assert.include(error.message, "new path")
       assert.strictEqual(readFileSync(join(dir, "taken"), "utf8"), "mine")
     }).pipe(Effect.provide(h.layer))
+  })
+
+  describe("the destination", () => {
+    /** A FIFO, a socket or a directory at `path`; the socket's server is closed with the scope. */
+    const specials = {
+      FIFO: (path: string) => Effect.sync(() => void spawnSync("mkfifo", [path])),
+      socket: (path: string) =>
+        Effect.acquireRelease(
+          Effect.async<ReturnType<typeof createServer>>((resume) => {
+            const server = createServer()
+            server.listen(path, () => resume(Effect.succeed(server)))
+          }),
+          (server) => Effect.sync(() => server.close())
+        ),
+      directory: (path: string) => Effect.sync(() => void mkdirSync(path))
+    }
+    const is = { FIFO: "isFIFO", socket: "isSocket", directory: "isDirectory" } as const
+
+    for (const [kind, make] of Object.entries(specials) as Array<[keyof typeof specials, (path: string) => Effect.Effect<unknown, never, never>]>) {
+      it.scoped(`is refused when it is a ${kind}, which stays one; nothing is downloaded`, () => {
+        const h = harness(chunks("data"))
+        return Effect.gen(function*() {
+          const dir = yield* tempDir
+          const destination = join(dir, "dest")
+          yield* make(destination)
+          const error = yield* callFails(contreeDownload, { image: IMAGE, path: "/bin/ls", destination })
+          assert.strictEqual(error.reason, "InvalidInput")
+          assert.include(error.message, `destination ${destination} is a ${kind}`)
+          assert.include(error.message, "only over a regular file")
+          assert.isTrue(lstatSync(destination)[is[kind]]())
+          assert.deepStrictEqual(readdirSync(dir), ["dest"])
+          assert.deepStrictEqual(h.downloads, [])
+        }).pipe(Effect.provide(h.layer))
+      })
+    }
+
+    it.scoped("a FIFO is refused for a directory download too", () => {
+      const h = harness(Stream.die("not a file"), tarOf([{ header: { name: "a", type: "file" }, body: "a" }]))
+      return Effect.gen(function*() {
+        const dir = yield* tempDir
+        yield* specials.FIFO(join(dir, "fifo"))
+        const error = yield* callFails(contreeDownload, { image: IMAGE, path: "/app", destination: join(dir, "fifo") })
+        assert.include(error.message, `destination ${join(dir, "fifo")} exists (a FIFO)`)
+        assert.isTrue(lstatSync(join(dir, "fifo")).isFIFO())
+      }).pipe(Effect.provide(h.layer))
+    })
+
+    it.scoped("a symlink is replaced by the file, never followed", () => {
+      const h = harness(chunks("new"))
+      return Effect.gen(function*() {
+        const dir = yield* tempDir
+        const target = join(yield* tempDir, "target")
+        writeFileSync(target, "theirs")
+        symlinkSync(target, join(dir, "link"))
+        yield* call(contreeDownload, { image: IMAGE, path: "/bin/ls", destination: join(dir, "link") })
+        assert.isTrue(lstatSync(join(dir, "link")).isFile())
+        assert.strictEqual(readFileSync(join(dir, "link"), "utf8"), "new")
+        assert.strictEqual(readFileSync(target, "utf8"), "theirs")
+      }).pipe(Effect.provide(h.layer))
+    })
+
+    it.scoped("a symlink is replaced by a directory, never followed", () => {
+      const h = harness(Stream.die("not a file"), tarOf([{ header: { name: "a", type: "file" }, body: "a" }]))
+      return Effect.gen(function*() {
+        const dir = yield* tempDir
+        const target = yield* tempDir
+        symlinkSync(target, join(dir, "link"))
+        yield* call(contreeDownload, { image: IMAGE, path: "/app", destination: join(dir, "link") })
+        assert.isTrue(lstatSync(join(dir, "link")).isDirectory())
+        assert.strictEqual(readFileSync(join(dir, "link", "a"), "utf8"), "a")
+        assert.deepStrictEqual(readdirSync(target), [])
+      }).pipe(Effect.provide(h.layer))
+    })
   })
 })

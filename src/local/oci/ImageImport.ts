@@ -226,7 +226,9 @@ interface Fetched {
 
 const record = (ctx: ImportContext, job: ImportJob, staging: string, fetched: Fetched) => {
   const placed: Array<string> = []
+  const staged = Array.from(fetched.staged.values(), (layer) => layer.id)
   const transaction = Effect.gen(function*() {
+    yield* ctx.images.unstageLayers(staged)
     // Another import may have finished the same manifest or blobs meanwhile: theirs are used, ours dropped with the staging dir.
     const twin = yield* ctx.images.byManifest(fetched.manifest)
     if (Option.isSome(twin)) return yield* reuse(ctx, job, twin.value)
@@ -259,7 +261,9 @@ const record = (ctx: ImportContext, job: ImportJob, staging: string, fetched: Fe
       defaults: fetched.defaults
     }, undefined)
   })
-  return ctx.sql.withTransaction(transaction).pipe(
+  return Clock.currentTimeMillis.pipe(
+    Effect.flatMap((now) => ctx.images.stageLayers(staged, now)),
+    Effect.zipRight(ctx.sql.withTransaction(transaction)),
     Effect.mapError((error) => error instanceof LocalEngineError ? error : internal("cannot record the import")(error)),
     Effect.tapError(() => Effect.forEach(placed, removeTree, { discard: true })),
     Effect.zipRight(ctx.settled(job.id)),

@@ -229,9 +229,11 @@ export class FilesLayers extends Context.Tag("contree/local/FilesLayers")<FilesL
           const linking = (yield* records.filesLayersAmong(image.layers).pipe(Effect.mapError(failed))).length === 0
           yield* Effect.try({ try: () => materialise(paths, planned, staging, linking), catch: failed })
           const createdAt = yield* Clock.currentTimeMillis
+          yield* records.stageLayers([id], createdAt).pipe(Effect.mapError(failed))
           // Renamed into place inside the transaction that records it, as a committed layer is.
           yield* sql.withTransaction(Effect.gen(function*() {
             yield* records.insertLayer({ id, opaque: [] }, createdAt)
+            yield* records.unstageLayers([id])
             yield* Effect.try({ try: () => renameSync(staging, target), catch: failed })
             yield* records.recordFilesLayer(key, id, createdAt)
           })).pipe(

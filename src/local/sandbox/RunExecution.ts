@@ -212,15 +212,18 @@ const commit = (
       manifest: null,
       defaults
     }
+    const staged = layer === undefined ? [] : [layer.id]
     const transaction = Effect.gen(function*() {
       // The first statement writes, so this process holds the write lock from here on.
+      yield* ctx.images.unstageLayers(staged)
       if (!(yield* ctx.operations.finish(id, { status: "SUCCESS", error: null, metadata, resultImage: created.uuid }))) return
       if (source !== undefined && target !== undefined) {
         yield* Effect.try({ try: () => renameSync(source, target), catch: internal("cannot store the new layer") })
       }
       yield* ctx.images.insert(created, layer)
     })
-    yield* ctx.sql.withTransaction(transaction).pipe(
+    yield* ctx.images.stageLayers(staged, createdAt).pipe(
+      Effect.zipRight(ctx.sql.withTransaction(transaction)),
       Effect.mapError((error) => error instanceof LocalEngineError ? error : internal("cannot record the new image")(error)),
       Effect.tapError(() => (target === undefined ? Effect.void : removeTree(target))),
       Effect.zipRight(ctx.settled(id)),

@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import { posix } from "node:path"
 import type { SpawnRequest } from "../../domain/Instance.js"
 import { streamBytes } from "../../domain/OutputStream.js"
+import { redactSecretEnv } from "../../domain/redact.js"
 import type { ImageDefaults } from "../store/ImageRecords.js"
 import type { RunUser } from "../images/ImageUser.js"
 import { invalidRequest, type LocalEngineError } from "../LocalEngineError.js"
@@ -115,7 +116,11 @@ export const validateRunRequest = (
         hostname: request.hostname,
         args: request.args,
         shell: request.shell,
-        env,
+        // Stored in engine.db and echoed from it for as long as the operation is kept: the values of
+        // secret-looking names (the vendor's rule, see looksSecret) are redacted there. The command
+        // gets the real values (`env` above); `preserve_env` bakes them into the result image's config,
+        // as asked.
+        env: redactSecretEnv(env),
         cwd: request.cwd ?? DEFAULT_CWD,
         disposable: request.disposable,
         stdin: { value: request.stdin.value, encoding: request.stdin.encoding, truncated: false },

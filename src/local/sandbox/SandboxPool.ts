@@ -22,7 +22,7 @@ const ulimits = (host: HostCapabilities, settings: LocalSettings): string => {
 
 /** What a sandbox is made with on this host. */
 export const sandboxHostOf = ({ host, paths, settings }: EngineHost["Type"]): SandboxHost => ({
-  stateDir: paths.root,
+  stateDir: paths.sandbox,
   ids: host.ids,
   root: host.root,
   diskBytes: host.tmpfsUpper ? settings.diskBytes : null,

@@ -38,6 +38,7 @@ export interface SandboxLaunch extends ImageGuess {
 
 /** What the engine knows about this host that every sandbox needs. */
 export interface SandboxHost {
+  /** The state directory's `sandbox/` (StatePaths): all a setup process reaches once it is the sandbox's root. */
   readonly stateDir: string
   readonly ids: IdMapping
   readonly root: boolean

@@ -27,7 +27,9 @@ export const ensureBusybox = (sql: SqlClient.SqlClient, images: ImageRecords, pa
     const staging = join(paths.tmp, `${process.pid}-busybox-${layer}`)
     const version = yield* buildBusyboxLayer(staging, host.ids.uid, host.ids.gid)
     const uuid = randomUUID()
+    yield* images.stageLayers([layer], yield* Clock.currentTimeMillis)
     const claimed = yield* sql.withTransaction(Effect.gen(function*() {
+      yield* images.unstageLayers([layer])
       const won = yield* sql`INSERT INTO meta (key, value) VALUES ('base:busybox', ${uuid}) ON CONFLICT(key) DO NOTHING RETURNING key`
       if (won.length === 0) return false
       const tagFree = Option.isNone(yield* images.byTag(BUSYBOX_TAG))

@@ -45,7 +45,8 @@ interface Staged {
 
 /**
  * Uploaded files: bytes under `blobs/` named by their sha256, a row per file in `files`.
- * The same content uploaded twice is one file with one uuid, as the cloud deduplicates.
+ * The same content uploaded twice is one file with one uuid, as the cloud deduplicates. Uploads
+ * may hold secrets: files 0600 in directories 0700.
  *
  * Every store goes through `commit`: staged bytes (fsynced) are renamed into `blobs/` only under
  * the database's write lock, by the transaction that records them, so no row ever names bytes that

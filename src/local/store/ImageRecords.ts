@@ -1,6 +1,7 @@
 import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option, type ParseResult, Schema } from "effect"
+import { selfIdentity } from "../host/HostProcess.js"
 import type { Window } from "./QueryRules.js"
 
 /** What an image's config asks of a run that does not say otherwise (OCI `config`: Env, WorkingDir, User, Entrypoint, Cmd). */
@@ -66,6 +67,7 @@ const decodeImages = Schema.decodeUnknown(Schema.Array(ImageRowFromStored))
 const decodeLayers = Schema.decodeUnknown(Schema.Array(LayerFromStored))
 const decodeLayerColumn = Schema.decodeUnknown(Schema.Array(Schema.Struct({ layer: Schema.String })))
 const decodeLayerIds = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String })))
+const decodeStaged = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String, owner: Schema.String })))
 
 /** What reading a record can fail with: the database, or a row that is not what the engine wrote. */
 export type RecordError = SqlError | ParseResult.ParseError
@@ -183,6 +185,24 @@ export const makeImageRecords = (sql: SqlClient.SqlClient) => {
     Effect.map((rows) => new Set(rows.map((r) => r.id)))
   )
 
+  /**
+   * Records that this process is about to rename layer directories `ids` into `layers/`, committed
+   * at once: call it outside the transaction that records them, which calls `unstageLayers`. A
+   * staged layer whose process is gone and that no transaction recorded is what start-up recovery
+   * removes (a crash between the rename and the commit); it removes nothing else.
+   */
+  const stageLayers = (ids: ReadonlyArray<string>, createdAt: number): Effect.Effect<void, SqlError> =>
+    ids.length === 0 ? Effect.void : Effect.asVoid(sql`INSERT INTO staged_layers ${sql.insert(ids.map((id) => ({ id, owner: selfIdentity(), created_at: createdAt })))}`)
+
+  /** Inside the transaction that records the layers (or gives them up). */
+  const unstageLayers = (ids: ReadonlyArray<string>): Effect.Effect<void, SqlError> =>
+    ids.length === 0 ? Effect.void : Effect.asVoid(sql`DELETE FROM staged_layers WHERE ${sql.in("id", ids)}`)
+
+  const stagedLayers: Effect.Effect<ReadonlyArray<{ readonly id: string; readonly owner: string }>, RecordError> =
+    sql`SELECT id, owner FROM staged_layers`.pipe(Effect.flatMap(decodeStaged))
+
+  const hasImages: Effect.Effect<boolean, SqlError> = Effect.map(sql`SELECT 1 FROM images LIMIT 1`, (rows) => rows.length > 0)
+
   return { get, byTag, byManifest, list, setTag, clearTag, insert, insertLayer, layer, layerIds, layerOfBlob, recordBlob, filesLayers, filesLayersAmong, recordFilesLayer, touchFilesLayer,
-    staleFilesLayers, deleteFilesLayers }
+    staleFilesLayers, deleteFilesLayers, stageLayers, unstageLayers, stagedLayers, hasImages }
 }

@@ -2,6 +2,8 @@ import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Cause, Effect, Layer } from "effect"
+import { looksSecret, redactSecretEnv } from "../../domain/redact.js"
+import { privateDatabase } from "../../files/privateFiles.js"
 import { internal, type LocalEngineError } from "../LocalEngineError.js"
 
 /**
@@ -11,6 +13,15 @@ import { internal, type LocalEngineError } from "../LocalEngineError.js"
  * epoch milliseconds. Several server processes may share one database (WAL mode): `owner` and
  * `sandbox` say which process runs an operation and which process to kill to cancel it.
  */
+const parseObject = (json: string): Record<string, unknown> | undefined => {
+  try {
+    const value: unknown = JSON.parse(json)
+    return typeof value === "object" && value !== null ? value as Record<string, unknown> : undefined
+  } catch {
+    return undefined
+  }
+}
+
 const migrations = Migrator.fromRecord({
   "0001_engine": Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
@@ -76,6 +87,24 @@ const migrations = Migrator.fromRecord({
     ) WITHOUT ROWID`
     yield* sql`CREATE TABLE operation_files (key TEXT PRIMARY KEY, files TEXT NOT NULL)`
     yield* sql`ALTER TABLE operations ADD COLUMN files_key TEXT`
+  }),
+  // Runs recorded before their env was stored redacted (see RunRequest): redacted now.
+  "0004_redact_env": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ uuid: string; metadata: string }>`SELECT uuid, metadata FROM operations WHERE kind = 'instance'`
+    for (const row of rows) {
+      const metadata = parseObject(row.metadata)
+      const env = metadata?.["env"]
+      if (typeof env !== "object" || env === null || !Object.keys(env).some(looksSecret)) continue
+      const redacted = JSON.stringify({ ...metadata!, env: redactSecretEnv(env as Record<string, unknown>) })
+      yield* sql`UPDATE operations SET metadata = ${redacted} WHERE uuid = ${row.uuid}`
+    }
+  }),
+  // Layer directories being renamed into place, recorded (committed) before the rename: what
+  // start-up recovery may remove when the recording transaction never committed (ImageRecords.stageLayers).
+  "0005_staged_layers": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE staged_layers (id TEXT PRIMARY KEY, owner TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID`
   })
 })
 
@@ -91,7 +120,11 @@ const migrate = Effect.gen(function*() {
 /** The SQLite database at `filename`, migrated. */
 export const LocalDatabase = (filename: string): Layer.Layer<SqlClient.SqlClient, LocalEngineError> =>
   Layer.effectDiscard(migrate).pipe(
-    Layer.provideMerge(SqliteClient.layer({ filename })),
+    // 0600 before SQLite opens it: its -wal and -shm files take the database's mode.
+    Layer.provideMerge(Layer.unwrapEffect(Effect.sync(() => {
+      if (filename !== ":memory:") privateDatabase(filename)
+      return SqliteClient.layer({ filename })
+    }))),
     Layer.catchAllCause((cause) => Layer.fail(internal(`cannot open the engine database ${filename}`)(Cause.squash(cause))))
   )
 

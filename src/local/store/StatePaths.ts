@@ -4,15 +4,22 @@ import { join } from "node:path"
 /**
  * The layout of the state directory. Layer directories have short names because the overlay
  * mount lists them all in one option string, which the kernel cuts at a page (4096 bytes).
+ *
+ * The root is 0700: it holds the databases (0600) and uploads. What a sandbox's setup process
+ * reaches once it is the sandbox's root (another host uid when the server is root) lives under
+ * `sandbox/` (0711): it enters `sandbox/layers` while still the server's uid (the owner, who may
+ * traverse the root) and from there only goes through `..`, never through the root again.
  */
 export interface StatePaths {
   readonly root: string
   readonly database: string
-  /** `layers/<id>`: one read-only layer each, stacked by overlayfs. */
+  /** `sandbox/`: the directories a sandbox's setup process reaches as the sandbox's root. */
+  readonly sandbox: string
+  /** `sandbox/layers/<id>`: one read-only layer each, stacked by overlayfs. */
   readonly layers: string
-  /** `runs/<operation>`: a run's scratch (its saved upper dir); removed when it ends. */
+  /** `sandbox/runs/<operation>`: a run's scratch (its saved upper dir); removed when it ends. */
   readonly runs: string
-  /** `runtime/<key>`: the layers of what a run gets at run time (`/etc/hosts`, …), shared by key (see RuntimeLayer). */
+  /** `sandbox/runtime/<key>`: the layers of what a run gets at run time (`/etc/hosts`, …), shared by key (see RuntimeLayer). */
   readonly runtime: string
   /** `blobs/<aa>/<sha256>`: uploaded files, content-addressed. */
   readonly blobs: string
@@ -25,9 +32,10 @@ export interface StatePaths {
 export const statePaths = (root: string): StatePaths => ({
   root,
   database: join(root, "engine.db"),
-  layers: join(root, "layers"),
-  runs: join(root, "runs"),
-  runtime: join(root, "runtime"),
+  sandbox: join(root, "sandbox"),
+  layers: join(root, "sandbox", "layers"),
+  runs: join(root, "sandbox", "runs"),
+  runtime: join(root, "sandbox", "runtime"),
   blobs: join(root, "blobs"),
   links: join(root, "links"),
   tmp: join(root, "tmp")

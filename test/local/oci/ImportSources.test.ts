@@ -115,7 +115,7 @@ describe("importing local sources", () => {
       assert.strictEqual(op.kind, "image_import")
       assert.match(op.error ?? "", /interrupted/)
       assert.deepStrictEqual(readdirSync(join(stateDir, "tmp")), [])
-      assert.deepStrictEqual(readdirSync(join(stateDir, "layers")), [])
+      assert.deepStrictEqual(readdirSync(join(stateDir, "sandbox", "layers")), [])
     }))
 
   it.live("whoami says the local backend imports", () =>

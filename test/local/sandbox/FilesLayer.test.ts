@@ -9,7 +9,7 @@ import { ContreeClient } from "../../../src/services/ContreeClient.js"
 import { busybox, describeSandbox, exitCode, request, run, stderr, stdout, withLocal } from "../support.js"
 
 const text = (value: string) => new TextEncoder().encode(value)
-const layerCount = (stateDir: string) => readdirSync(join(stateDir, "layers")).length
+const layerCount = (stateDir: string) => readdirSync(join(stateDir, "sandbox", "layers")).length
 
 /** Reads the engine's database beside it, as another process would. */
 const engineDb = <A>(stateDir: string, query: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
@@ -178,8 +178,8 @@ describeSandbox("a run's files layer", () => {
         const [[heldByImage], [unused]] = yield* filesLayers(kept.resultImage!)
         // A new layer is built: the unused one goes, the one the committed image holds stays.
         yield* succeed(image, "true", { files: yield* upload({ "/app/new.txt": "new" }) })
-        assert.isTrue(existsSync(join(stateDir, "layers", heldByImage!)))
-        assert.isFalse(existsSync(join(stateDir, "layers", unused!)))
+        assert.isTrue(existsSync(join(stateDir, "sandbox", "layers", heldByImage!)))
+        assert.isFalse(existsSync(join(stateDir, "sandbox", "layers", unused!)))
         // Its files' names in links/ went with it; those of the layers that stay are kept.
         const names = readdirSync(join(stateDir, "links"), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile())
         assert.isTrue(names.every((entry) => lstatSync(join(entry.parentPath, entry.name)).nlink > 1))

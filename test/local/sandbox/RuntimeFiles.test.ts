@@ -26,7 +26,7 @@ describeSandbox("what every sandbox gets at run time", () => {
         const client = yield* ContreeClient
         const image = yield* busybox
         for (const hostname of ["a", "a", "b", "a"]) assert.strictEqual(exitCode(yield* run(request(image, "true", { hostname }))), 0)
-        assert.strictEqual(readdirSync(join(stateDir, "runtime")).length, 2)
+        assert.strictEqual(readdirSync(join(stateDir, "sandbox", "runtime")).length, 2)
         // busybox:latest ships its own /etc/hosts: the stored image still shows it.
         const stored = new TextDecoder().decode(yield* client.readFile(image, "/etc/hosts"))
         assert.strictEqual(stored, "127.0.0.1\tlocalhost\n::1\tlocalhost\n")

@@ -43,7 +43,7 @@ describeSandbox("local sandbox", () => {
           const image = yield* busybox
           const sentinel = join(hostDir, "sentinel")
           writeFileSync(sentinel, "still here")
-          const layers = join(stateDir, "layers")
+          const layers = join(stateDir, "sandbox", "layers")
           const before = fingerprint(layers)
 
           const wiped = yield* run(request(image, "rm -rf / 2>/dev/null; ls -A /", { disposable: false }))

@@ -1,6 +1,7 @@
 import { assert, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
 import { cgroupsNamed } from "../../support/cgroups.js"
 import { busybox, describeSandbox, eventually, exitCode, request, run, stdout, withLocal } from "../support.js"
 
@@ -9,7 +10,7 @@ const setupProcesses = (stateDir: string): Array<number> =>
   readdirSync("/proc").filter((name) => /^\d+$/.test(name)).flatMap((pid) => {
     try {
       if (/^\S+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, "latin1"))) return []
-      return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(`CONTREE_STATE=${stateDir}`) ? [Number(pid)] : []
+      return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(`CONTREE_STATE=${join(stateDir, "sandbox")}`) ? [Number(pid)] : []
     } catch {
       return []
     }
