@@ -33,11 +33,11 @@ describeLocal("the import cap", () => {
   })
 
   it("stops a gzip bomb at the cap, leaving no layer, and still imports what fits", async () => {
-    const layersBefore = readdirSync(join(dataDir, "layers")).sort()
+    const layersBefore = readdirSync(join(dataDir, "sandbox", "layers")).sort()
     const bomb = await callOk(server.client, "contree_import_image", { registry_url: `tarball:${join(work, "bomb.tar.gz")}` })
     expect(bomb.status).toBe("FAILED")
     expect(bomb.error).toContain(`the image unpacks to more than ${16 * MiB} bytes`)
-    expect(readdirSync(join(dataDir, "layers")).sort()).toEqual(layersBefore)
+    expect(readdirSync(join(dataDir, "sandbox", "layers")).sort()).toEqual(layersBefore)
     expect(readdirSync(join(dataDir, "tmp"))).toEqual([])
 
     const small = await callOk(server.client, "contree_import_image", { registry_url: `tarball:${join(work, "small.tar.gz")}` })
