@@ -1,6 +1,6 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Context, Effect, Layer } from "effect"
-import { existsSync, mkdirSync, renameSync } from "node:fs"
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs"
 import { basename, join } from "node:path"
 import { dirWithMode, PRIVATE_DIR, privateDatabase, privateDatabaseIfThere, privateTree } from "../files/privateFiles.js"
 import { EngineHost } from "./host/EngineHost.js"
@@ -39,7 +39,7 @@ const moveIntoSandboxDir = (paths: StatePaths) => {
 /**
  * The state directory, its secrets made the server user's alone: the root 0700 (so nothing under
  * it is reached by another host user), the databases 0600, uploads 0600 in 0700 directories. Set
- * at every start, so a directory made by an older version is fixed too.
+ * at start, so a directory made by an older version is fixed too.
  */
 export const prepareStateDir = (paths: StatePaths) =>
   Effect.try({
@@ -48,7 +48,13 @@ export const prepareStateDir = (paths: StatePaths) =>
       moveIntoSandboxDir(paths)
       for (const dir of [paths.sandbox, paths.layers, paths.runs, paths.runtime]) dirWithMode(dir, SANDBOX_DIR)
       for (const dir of [paths.links, paths.tmp]) dirWithMode(dir, PRIVATE_DIR)
-      privateTree(paths.blobs)
+      // Uploads are written 0600 since the data dir was made private: the tree is walked once, on
+      // the first start after that (it may hold a million files), then marked.
+      const walked = join(paths.blobs, ".private")
+      if (!existsSync(walked)) {
+        privateTree(paths.blobs)
+        writeFileSync(walked, "", { mode: 0o600 })
+      }
       privateDatabase(paths.database)
       // The MCP side's caches, when they are kept here (the local backend's default).
       for (const name of ["cache.db", "files.db"]) privateDatabaseIfThere(join(paths.root, name))
