@@ -29,7 +29,9 @@
  * The run's parameters are in `runs/ID/launch`, NUL-separated: mode, keep (1/0), overlayfs
  * `lowerdir`, the image root's octal mode, its `uid:gid`, whether bwrap waits on fd 4 until the
  * server has the run's network up (1/0), the gid and comma-separated supplementary groups of an
- * image's `User` (empty for root), then bwrap's arguments. Unless the
+ * image's `User` (empty for root), then the command; bwrap's options are in `runs/ID/args`, which
+ * it reads from a descriptor (`--args`), and it starts with an empty environment: the sandbox's
+ * pid 1 shows nothing of the host in its command line or environment. Unless the
  * image is the one mounted ahead, it mounts overlayfs over the
  * image's layers (`userxattr`, so opaque directories work in a user namespace); then it runs
  * bwrap on the merged tree, with the seccomp filter (`sandbox/seccomp.bpf`, see Seccomp) on fd 8. After the command it reports `status N`; a run that keeps its
@@ -86,6 +88,8 @@ if [ -n "$CONTREE_DISK" ] && [ -n "$CONTREE_NEXT_LOWERS" ]; then
       /tmp/next/root 2>/dev/null &&
     premounted=$CONTREE_NEXT_LOWERS
 fi
+# Found now, off the run's path: bwrap starts with an empty environment, PATH included.
+bwrap=$(type -P bwrap) || fail "cannot find bwrap"
 # Real pipes, not the server's sockets: /dev/stdin, /dev/stdout and /dev/stderr cannot open a socket.
 exec 5< <(exec cat) 6> >(exec cat) 7> >(exec cat >&2)
 say prepared
@@ -123,7 +127,8 @@ fi
 (
   for limit in $CONTREE_ULIMITS; do ulimit -"\${limit%%=*}" "\${limit#*=}" 2>&3 || exit 70; done
   # A run with a network starts its command only once the server has brought its interface up.
-  if [ "$gate" = 1 ]; then set -- --block-fd 4 "$@"; else exec 4<&-; fi
+  gated=()
+  if [ "$gate" = 1 ]; then gated=(--block-fd 4); else exec 4<&-; fi
   # An image's User: bwrap (still uid 0, for its mounts) starts in the user's groups, which it keeps
   # and the command inherits; the command switches its uid itself.
   as=()
@@ -131,9 +136,9 @@ fi
     as=(setpriv --regid="$gid")
     if [ -n "$groups" ]; then as+=(--groups="$groups"); else as+=(--clear-groups); fi
   fi
-  # The seccomp filter (see Seccomp.ts): bwrap reads it from fd 8 and loads it just before it execs the command.
-  exec 8<../seccomp.bpf || { say "error cannot read the sandbox's seccomp filter"; exit 70; }
-  exec "\${as[@]}" bwrap --bind "$root" / --json-status-fd 3 --seccomp 8 "$@" <&5 >&6 2>&7 5<&- 6>&- 7>&-
+  # The seccomp filter (see Seccomp.ts), which bwrap loads just before it execs the command, on fd 8; its options on fd 9.
+  exec 8<../seccomp.bpf 9<"$run/args" || { say "error cannot read the run's sandbox settings"; exit 70; }
+  exec -c "\${as[@]}" "$bwrap" --bind "$root" / --json-status-fd 3 --seccomp 8 --args 9 "\${gated[@]}" -- "$@" <&5 >&6 2>&7 5<&- 6>&- 7>&-
 )
 status=$?
 exec 5<&- 6>&- 7>&-
