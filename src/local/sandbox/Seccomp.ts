@@ -13,7 +13,8 @@
  * What it does, in order:
  * - `seccomp_data.arch` first: x86_64, i386 (the compat calls of an x86_64 kernel: `int 0x80`,
  *   32-bit programs) and aarch64 each get their own syscall numbers; any other architecture
- *   kills the process (fail closed: numbers mean nothing on an arch we do not know).
+ *   kills the process (fail closed: numbers mean nothing on an arch we do not know; 32-bit ARM
+ *   programs on aarch64 among them, which Docker would run).
  * - x32 calls (x86_64 with bit 30 of the number set) and numbers above the newest syscall the
  *   table knows get ENOSYS, as from a kernel without them (runc does the same for syscalls newer
  *   than its profile; glibc falls back).
@@ -21,6 +22,7 @@
  *   in Docker, so glibc falls back to `clone`, whose flags can be checked; `clone` with a
  *   namespace flag (low 32 bits of args[0]: the kernel reads no more) gets EPERM; `personality`
  *   takes only the values Docker allows.
+ * - `socket` takes only the address families Docker allows (no AF_VSOCK, AF_ALG, …).
  * - Everything else is allowed: Docker's profile is an allow list of ~370 syscalls, this is a
  *   deny list of the ones it leaves out that the kernels we run on have, with the newest-number
  *   cut-off standing in for the allow list's refusal of syscalls it does not know. `ptrace` and
@@ -53,8 +55,6 @@ export const SYSCALLS = {
   acct: [163, 51, 89],
   add_key: [248, 286, 217],
   bpf: [321, 357, 280],
-  clock_adjtime: [305, 343, 266],
-  clock_adjtime64: [null, 405, null],
   clock_settime: [227, 264, 112],
   clock_settime64: [null, 404, null],
   clone: [56, 120, 220],
@@ -78,6 +78,9 @@ export const SYSCALLS = {
   kcmp: [312, 349, 272],
   kexec_file_load: [320, null, 294],
   kexec_load: [246, 283, 104],
+  lsm_get_self_attr: [459, 459, 459],
+  lsm_list_modules: [461, 461, 461],
+  lsm_set_self_attr: [460, 460, 460],
   keyctl: [250, 288, 219],
   lookup_dcookie: [212, 253, 18],
   mbind: [237, 274, 235],
@@ -86,7 +89,6 @@ export const SYSCALLS = {
   mount_setattr: [442, 442, 442],
   move_mount: [429, 429, 429],
   move_pages: [279, 317, 239],
-  name_to_handle_at: [303, 341, 264],
   nfsservctl: [180, 169, 42],
   open_by_handle_at: [304, 342, 265],
   open_tree: [428, 428, 428],
@@ -104,6 +106,7 @@ export const SYSCALLS = {
   set_mempolicy_home_node: [450, 450, 450],
   setdomainname: [171, 121, 162],
   sethostname: [170, 74, 161],
+  socket: [41, 359, 198],
   setns: [308, 346, 268],
   settimeofday: [164, 79, 170],
   stime: [null, 25, null],
@@ -119,13 +122,31 @@ export const SYSCALLS = {
   ustat: [136, 62, null],
   vhangup: [153, 111, 58],
   vm86: [null, 166, null],
-  vm86old: [null, 113, null]
+  vm86old: [null, 113, null],
+  // i386's old calls, which Docker's allow list leaves out (their successors are in it).
+  bdflush: [null, 134, null],
+  nice: [null, 34, null],
+  oldfstat: [null, 28, null],
+  oldlstat: [null, 84, null],
+  oldolduname: [null, 59, null],
+  oldstat: [null, 18, null],
+  olduname: [null, 109, null],
+  readdir: [null, 89, null],
+  sgetmask: [null, 68, null],
+  sigaction: [null, 67, null],
+  signal: [null, 48, null],
+  sigpending: [null, 73, null],
+  sigsuspend: [null, 72, null],
+  ssetmask: [null, 69, null]
 } as const satisfies Record<string, Numbers>
 
 export type SyscallName = keyof typeof SYSCALLS
 
-/** The newest syscall the table knows (`lsm_list_modules`, Linux 6.8; one number on every arch since 424): newer ones get ENOSYS. */
-export const NEWEST_SYSCALL = 461
+/**
+ * The newest syscall Docker's profile knows (`removexattrat`, Linux 6.13; one number on every arch
+ * since 424): newer ones (`open_tree_attr`, `file_getattr`, …) get ENOSYS.
+ */
+export const NEWEST_SYSCALL = 466
 
 /** x32 calls: x86_64's arch with this bit in the number. */
 export const X32_SYSCALL_BIT = 0x40000000
@@ -141,19 +162,23 @@ export const REFUSED: ReadonlyArray<readonly [why: string, names: ReadonlyArray<
   ["CAP_SYS_ADMIN: namespaces (clone's flags below)", ["unshare", "setns"]],
   ["CAP_SYS_ADMIN: the rest", [
     "bpf", "perf_event_open", "fanotify_init", "lookup_dcookie", "quotactl", "quotactl_fd", "swapon", "swapoff", "sethostname",
-    "setdomainname"
+    "setdomainname", "lsm_get_self_attr", "lsm_set_self_attr", "lsm_list_modules"
   ]],
   ["CAP_SYS_MODULE", ["init_module", "finit_module", "delete_module", "create_module", "get_kernel_syms", "query_module"]],
   ["CAP_SYS_BOOT", ["reboot", "kexec_load", "kexec_file_load"]],
-  ["CAP_SYS_TIME: the clock is not namespaced", ["settimeofday", "stime", "clock_settime", "clock_settime64", "clock_adjtime", "clock_adjtime64"]],
+  ["CAP_SYS_TIME: the clock is not namespaced", ["settimeofday", "stime", "clock_settime", "clock_settime64"]],
   ["CAP_SYS_NICE: NUMA memory policy", ["get_mempolicy", "set_mempolicy", "set_mempolicy_home_node", "mbind", "migrate_pages", "move_pages"]],
   ["CAP_SYS_PTRACE: reaching into other processes", ["kcmp", "pidfd_getfd", "process_madvise"]],
   ["CAP_SYS_RAWIO", ["ioperm", "iopl"]],
-  ["CAP_DAC_READ_SEARCH: file handles", ["open_by_handle_at", "name_to_handle_at"]],
+  ["CAP_DAC_READ_SEARCH: opening by file handle", ["open_by_handle_at"]],
   ["CAP_SYSLOG", ["syslog"]],
   ["CAP_SYS_PACCT", ["acct"]],
   ["CAP_SYS_TTY_CONFIG", ["vhangup"]],
-  ["obsolete", ["_sysctl", "sysfs", "ustat", "uselib", "nfsservctl", "vm86", "vm86old"]]
+  ["obsolete", ["_sysctl", "sysfs", "ustat", "uselib", "nfsservctl", "vm86", "vm86old"]],
+  ["i386's old calls", [
+    "bdflush", "nice", "oldfstat", "oldlstat", "oldolduname", "oldstat", "olduname", "readdir", "sgetmask", "ssetmask", "sigaction",
+    "signal", "sigpending", "sigsuspend"
+  ]]
 ]
 
 /** clone's namespace flags Docker refuses without CAP_SYS_ADMIN: NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET. */
@@ -162,9 +187,16 @@ export const CLONE_NAMESPACE_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08
 /** The `personality` values Docker allows: PER_LINUX, UNAME26, PER_LINUX32, UNAME26|PER_LINUX32, and the query 0xffffffff. */
 export const PERSONALITIES: ReadonlyArray<number> = [0x0, 0x8, 0x20000, 0x20008, 0xffffffff]
 
+/**
+ * The `socket` domains Docker allows: below AF_DECnet (12), and these (AF_ROUTE … AF_MCTP, less
+ * AF_ECONET, AF_ATMSVC, AF_IRDA, AF_WANPIPE, AF_ISDN, AF_CAIF, AF_ALG and AF_VSOCK).
+ */
+export const SOCKET_DOMAINS_BELOW = 12
+export const SOCKET_DOMAINS: ReadonlyArray<number> = [13, 14, 15, 16, 17, 18, 21, 22, 24, 26, 27, 28, 29, 30, 31, 32, 33, 35, 36, 39, 41, 42, 43, 44, 45]
+
 /** The syscalls with a rule: how many `doctor` reports. */
 export const ruleCount = (arch: SeccompArch): number =>
-  [...REFUSED.flatMap(([, names]) => names), "clone", "clone3", "personality"].filter((name) =>
+  [...REFUSED.flatMap(([, names]) => names), "clone", "clone3", "personality", "socket"].filter((name) =>
     SYSCALLS[name as SyscallName][ARCH_COLUMN[arch]] !== null
   ).length
 
@@ -246,6 +278,7 @@ const archBlock = (arch: SeccompArch): Array<Pending> => {
     jeq(nr("clone3")!, at("enosys")),
     jeq(clone, at("clone")),
     jeq(personality, at("personality")),
+    jeq(nr("socket")!, at("socket")),
     ret(SECCOMP_RET_ALLOW),
     label(at("clone")),
     load(ARG0_LOW),
@@ -254,6 +287,11 @@ const archBlock = (arch: SeccompArch): Array<Pending> => {
     label(at("personality")),
     load(ARG0_LOW),
     ...PERSONALITIES.map((value) => jeq(value, at("allow"))),
+    { code: BPF_JMP_JA, k: 0, jt: at("eperm") },
+    label(at("socket")),
+    load(ARG0_LOW),
+    { code: BPF_JMP_JGE_K, k: SOCKET_DOMAINS_BELOW, jf: at("allow") },
+    ...SOCKET_DOMAINS.map((domain) => jeq(domain, at("allow"))),
     label(at("eperm")),
     ret(SECCOMP_RET_ERRNO | EPERM),
     label(at("enosys")),

@@ -54,7 +54,10 @@ describeSandbox("the sandbox's seccomp filter", () => {
           clone3: "ENOSYS",
           fork: "ok",
           clone: "ok",
-          memfd_create: "ok"
+          memfd_create: "ok",
+          socket_unix: "ok",
+          socket_alg: "EPERM",
+          socket_vsock: "EPERM"
         })
       })
     ))

@@ -18,6 +18,7 @@ import {
   SECCOMP_RET_ALLOW,
   SECCOMP_RET_ERRNO,
   SECCOMP_RET_KILL_PROCESS,
+  SOCKET_DOMAINS,
   type SeccompArch,
   seccompInstructions,
   seccompProgram,
@@ -118,7 +119,11 @@ const ORDINARY: Record<string, readonly [number | null, number | null, number | 
   landlock_create_ruleset: [444, 444, 444],
   futex_waitv: [449, 449, 449],
   fchmodat2: [452, 452, 452],
-  lsm_list_modules: [461, 461, 461],
+  mseal: [462, 462, 462],
+  removexattrat: [466, 466, 466],
+  clock_adjtime: [305, 343, 266],
+  name_to_handle_at: [303, 341, 264],
+  rt_sigaction: [13, 174, 134],
   modify_ldt: [154, 123, null],
   arch_prctl: [158, 384, null]
 }
@@ -152,7 +157,7 @@ describe("seccomp filter", () => {
       })
 
       it("answers syscalls newer than the table with ENOSYS", () => {
-        for (const n of [NEWEST_SYSCALL + 1, 462, 470, 1000, 0x3fffffff, 0xffffffff]) {
+        for (const n of [NEWEST_SYSCALL + 1, 467, 468, 470, 1000, 0x3fffffff, 0xffffffff]) {
           assert.strictEqual(call(arch, n), errno(ENOSYS), String(n))
         }
       })
@@ -171,6 +176,22 @@ describe("seccomp filter", () => {
         // The kernel reads the low 32 bits only: high bits change nothing.
         assert.strictEqual(call(arch, clone, 0xffffffff_00000011n), SECCOMP_RET_ALLOW)
         assert.strictEqual(call(arch, clone, 0xffffffff_10000000n), errno(EPERM))
+      })
+
+      it("allows only the socket domains Docker allows", () => {
+        const socket = nr(arch, "socket")!
+        // AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_BLUETOOTH, AF_KCM, AF_XDP; the kernel reads an int.
+        for (const domain of [0n, 1n, 2n, 10n, 11n, 16n, 17n, 31n, 41n, 44n, 0xffffffff_00000002n]) {
+          assert.strictEqual(call(arch, socket, domain, 1n), SECCOMP_RET_ALLOW, String(domain))
+        }
+        // AF_DECnet, AF_ECONET, AF_IRDA, AF_ALG, AF_VSOCK, past AF_MCTP, -1.
+        for (const domain of [12n, 19n, 23n, 38n, 40n, 46n, 1000n, 0xffffffffn]) {
+          assert.strictEqual(call(arch, socket, domain, 1n), errno(EPERM), String(domain))
+        }
+        for (let domain = 0; domain < 64; domain++) {
+          const allowed = domain < 12 || SOCKET_DOMAINS.includes(domain)
+          assert.strictEqual(call(arch, socket, BigInt(domain)), allowed ? SECCOMP_RET_ALLOW : errno(EPERM), String(domain))
+        }
       })
 
       it("allows only Docker's personality values", () => {
