@@ -6,7 +6,7 @@
  *
  * Why a small emitter of our own: no well-kept Node library builds seccomp programs (libseccomp
  * has no maintained binding, and a native addon or a helper binary would be a build dependency
- * for a ~200-instruction program). The program is generated here from the readable tables below
+ * for a program of a few hundred instructions). The program is generated here from the readable tables below
  * and test/local/sandbox/Seccomp.test.ts runs it, instruction by instruction, in a BPF interpreter
  * over every syscall of the table on every architecture.
  *
@@ -28,8 +28,9 @@
  *   cut-off standing in for the allow list's refusal of syscalls it does not know. `ptrace` and
  *   `process_vm_*` are allowed, as Docker allows them on kernels >= 4.8.
  *
- * No rule reads the instruction pointer, so the kernel's per-syscall action cache takes every
- * allowed syscall without running the program.
+ * No rule reads the instruction pointer, so the kernel's per-syscall action cache answers every
+ * syscall whose rule reads no argument (all but clone, personality and socket) without running
+ * the program.
  */
 
 /** The architectures the filter knows, by `uname -m` name. */
