@@ -17,7 +17,10 @@ export const progressTally = (onProgress: ((progress: SyncProgress) => Effect.Ef
     const uploaded = { files: 0, bytes: 0 }
     let total: { walked: Tally; toHash: Tally; toUpload: { files: number; bytes: number } } | undefined
     let last = ""
-    const report = Effect.suspend(() => {
+    // One report at a time: the ticker's send is finished before a phase end's (the last one's
+    // above all) is considered, so no report can reach the client after the sync's result.
+    const sending = yield* Effect.makeSemaphore(1)
+    const report = sending.withPermits(1)(Effect.suspend(() => {
       if (onProgress === undefined) return Effect.void
       const progress: SyncProgress = {
         walked: { ...walked },
@@ -28,8 +31,8 @@ export const progressTally = (onProgress: ((progress: SyncProgress) => Effect.Ef
       const key = JSON.stringify(progress)
       if (key === last) return Effect.void
       last = key
-      return onProgress(progress)
-    })
+      return Effect.uninterruptible(onProgress(progress))
+    }))
     if (onProgress !== undefined) yield* Effect.forkScoped(Effect.repeat(Effect.delay(report, EVERY), Schedule.forever))
     const add = (tally: { files: number; bytes: number }, files: number, bytes: number) => {
       tally.files += files

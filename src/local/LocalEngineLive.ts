@@ -1,6 +1,6 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Context, Effect, Layer } from "effect"
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs"
 import { basename, join } from "node:path"
 import { dirWithMode, PRIVATE_DIR, privateDatabase, privateDatabaseIfThere, privateTree } from "../files/privateFiles.js"
 import { EngineHost } from "./host/EngineHost.js"
@@ -13,6 +13,7 @@ import { Importer } from "./oci/Importer.js"
 import { OperationRunner } from "./operations/OperationRunner.js"
 import { FilesLayers } from "./sandbox/FilesLayer.js"
 import { RunOutput } from "./sandbox/RunOutput.js"
+import { seccompProgram } from "./sandbox/Seccomp.js"
 import { Sandbox } from "./sandbox/Sandbox.js"
 import { SandboxPool } from "./sandbox/SandboxPool.js"
 import { EngineStartup } from "./startup/EngineStartup.js"
@@ -34,6 +35,14 @@ const moveIntoSandboxDir = (paths: StatePaths) => {
       renameSync(old, dir)
     }
   }
+}
+
+/** The sandboxes' seccomp filter, replaced whole (a sandbox starting meanwhile reads the old or the new); readable by the sandbox's root. */
+const writeSeccompProgram = (paths: StatePaths) => {
+  const staged = join(paths.tmp, `seccomp-${process.pid}.bpf`)
+  writeFileSync(staged, seccompProgram())
+  chmodSync(staged, 0o644)
+  renameSync(staged, paths.seccomp)
 }
 
 /**
@@ -58,6 +67,7 @@ export const prepareStateDir = (paths: StatePaths) =>
       privateDatabase(paths.database)
       // The MCP side's caches, when they are kept here (the local backend's default).
       for (const name of ["cache.db", "files.db"]) privateDatabaseIfThere(join(paths.root, name))
+      writeSeccompProgram(paths)
     },
     catch: internal(`cannot create the state directory ${paths.root}`)
   })

@@ -140,15 +140,20 @@ describeNetwork("local backend over stdio: the network setting", () => {
 })
 
 describeNetwork("contree-mcp doctor", () => {
+  const doctor = (...args: Array<string>) =>
+    spawnSync(process.execPath, [binPath, "doctor", "--backend", "local", "--data-dir", dataDir(), ...args], {
+      encoding: "utf8",
+      env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: dataDir(), CONTREE_MCP_CONFIG: "/nonexistent.ini" }
+    }).stdout
+
   it("says which network mode is in force and through which helper", () => {
-    const doctor = (network: string) =>
-      spawnSync(process.execPath, [binPath, "doctor", "--backend", "local", "--data-dir", dataDir(), "--network", network], {
-        encoding: "utf8",
-        env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: dataDir(), CONTREE_MCP_CONFIG: "/nonexistent.ini" }
-      })
-    expect(doctor("off").stdout).toMatch(/^network: off, loopback only/m)
-    const optIn = doctor("opt-in").stdout
+    expect(doctor("--network", "off")).toMatch(/^network: off, loopback only/m)
+    const optIn = doctor("--network", "opt-in")
     expect(optIn).toMatch(/^network: loopback only unless a run passes network=true \(outbound through (slirp4netns|pasta); never the host's loopback/m)
-    expect(doctor("on").stdout).toMatch(/^network: outbound access for every run unless it passes network=false/m)
+    expect(doctor("--network", "on")).toMatch(/^network: outbound access for every run unless it passes network=false/m)
+  })
+
+  it("reports the sandboxes' seccomp filter", () => {
+    expect(doctor()).toMatch(/^seccomp: Docker's default profile \(\d+ rules, (x86_64|aarch64)\b.*new user namespaces refused$/m)
   })
 })

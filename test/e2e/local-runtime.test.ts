@@ -1,6 +1,7 @@
 // What a container runtime gives the software inside, end to end on the local backend with a real
 // Debian image (built with mmdebstrap, cached; it ships no /etc/hosts): localhost and the hostname
-// resolve, /dev/shm is shared memory for every user, and none of it is saved into committed images.
+// resolve, /dev/shm is shared memory for every user, and none of it is saved into committed images;
+// ordinary work (dpkg, apt, Python) runs under the seccomp filter.
 import { spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -60,6 +61,22 @@ describeDebian("local backend: a sandbox looks like a container to the software 
       "stat -c %a /dev/shm; setpriv --reuid=1000 --regid=1000 --clear-groups python3 -c 'import multiprocessing, os; multiprocessing.Lock(); print(os.getuid(), \"ok\")'"
     )
     expect(ran["stdout"]).toBe("1777\n1000 ok\n")
+  }, 300_000)
+
+  it("under the seccomp filter, dpkg and apt install a package, Python runs subprocesses and threads, and new user namespaces are refused", async () => {
+    const ran = await run([
+      "mkdir -p /tmp/pkg/DEBIAN /tmp/pkg/usr/local/bin",
+      "printf 'Package: contree-probe\\nVersion: 1.0\\nArchitecture: all\\nMaintainer: Contree <dev@example.com>\\nDescription: probe\\n' > /tmp/pkg/DEBIAN/control",
+      "printf '#!/bin/sh\\necho probe ran\\n' > /tmp/pkg/usr/local/bin/contree-probe && chmod 755 /tmp/pkg/usr/local/bin/contree-probe",
+      "dpkg-deb -b /tmp/pkg /tmp/probe.deb >/dev/null",
+      "apt-get install -y -q /tmp/probe.deb >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }",
+      "contree-probe",
+      "dpkg-query -W -f '${Status}\\n' contree-probe",
+      "python3 -c 'import subprocess, concurrent.futures as f; print(subprocess.run([\"true\"]).returncode, list(f.ThreadPoolExecutor(4).map(abs, [-1, -2])))'",
+      "grep Seccomp: /proc/self/status",
+      "unshare -U true 2>/dev/null || echo userns refused"
+    ].join(" && "))
+    expect(ran["stdout"]).toMatch(/^probe ran\ninstall ok installed\n0 \[1, 2\]\nSeccomp:\s+2\nuserns refused\n$/)
   }, 300_000)
 
   it("a committing run that does not touch them leaves /etc/hosts absent and /etc/hostname as the parent had it", async () => {

@@ -6,6 +6,7 @@ import { join } from "node:path"
 import { type CgroupSupport, describeCgroups, detectCgroups } from "./Cgroup.js"
 import { type IdMapping, idMapping } from "./IdMapping.js"
 import type { LocalSettings } from "../LocalEngineOptions.js"
+import { describeSeccomp, hostSeccompArch, type SeccompArch } from "../sandbox/Seccomp.js"
 import { describeNetwork, NETWORK_HELPERS, type NetworkHelperName } from "../sandbox/SandboxNetwork.js"
 
 /** The programs a sandbox (and an import: tar makes whiteouts, setfattr marks opaque directories) needs, and their Debian packages. */
@@ -35,6 +36,8 @@ export interface HostCapabilities {
   readonly cgroups: CgroupSupport
   /** The helper networked runs use: the preferred one if installed, else the first installed; undefined when none is. */
   readonly networkHelper: NetworkHelperName | undefined
+  /** The arch whose syscall numbers the sandboxes' seccomp filter uses; undefined where it has none (no sandbox runs unfiltered). */
+  readonly seccompArch: SeccompArch | undefined
 }
 
 /** The program's path on PATH (or the usual sbin and bin directories), if installed. */
@@ -92,7 +95,8 @@ export const probeHost = (settings: LocalSettings): Effect.Effect<HostCapabiliti
       tmpfsUpper: kernelAtLeast(release(), 6, 6),
       cgroups: detectCgroups(),
       networkHelper: [...(settings.networkHelper === undefined ? [] : [settings.networkHelper]), ...NETWORK_HELPERS]
-        .find((helper) => findProgram(helper) !== undefined)
+        .find((helper) => findProgram(helper) !== undefined),
+      seccompArch: hostSeccompArch()
     }
   })
 
@@ -100,6 +104,8 @@ export const probeHost = (settings: LocalSettings): Effect.Effect<HostCapabiliti
 export const unavailableReason = (host: HostCapabilities): string | undefined =>
   host.missing.length > 0
     ? `the local backend needs ${host.missing.join(", ")}: install them (Debian: apt-get install bubblewrap attr)`
+    : host.seccompArch === undefined
+    ? `the sandboxes' seccomp filter knows no syscall numbers for ${process.arch} (x86_64 and aarch64 only)`
     : host.usernsProblem
 
 const size = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(bytes % 1024 ** 3 === 0 ? 0 : 1)} GiB`
@@ -121,6 +127,7 @@ export const describeHost = (host: HostCapabilities, settings: LocalSettings): R
     `sandbox: bubblewrap ${host.bwrapVersion ?? "(missing)"} on overlayfs, set up with unshare; kernel ${host.kernel}`,
     "isolation: new user, mount, pid, ipc, uts, cgroup and network namespaces; " +
     "a cleared environment (plus PATH and HOME=/root); effective capabilities limited to Docker's default set (the bounding set is not narrowed), no new privileges",
+    describeSeccomp(host.seccompArch),
     host.root
       ? `ids: sandbox ids 0-65535 are host ids ${host.ids.uid}-${host.ids.uid + 65535} (never the host's root)`
       : `ids: the sandbox's root is host uid ${host.ids.uid}; no other id exists in the sandbox (unprivileged)`,

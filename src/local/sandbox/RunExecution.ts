@@ -60,7 +60,7 @@ const commandAs = (run: RunRequest): Array<string> =>
 /** Docker's default `/dev/shm` size. */
 const SHM_BYTES = 64 * 1024 * 1024
 
-/** bwrap's arguments after `--bind ROOT /`: the namespaces, the process's environment, then the command. */
+/** bwrap's options after `--bind ROOT /`: the namespaces and the process's environment (the command follows `--`). */
 const bwrapArguments = (run: RunRequest): Array<string> => [
   "--proc", "/proc",
   "--dev", "/dev",
@@ -83,9 +83,7 @@ const bwrapArguments = (run: RunRequest): Array<string> => [
     value
   ]),
   "--cap-drop", "ALL",
-  ...CAPABILITIES.flatMap((cap) => ["--cap-add", `CAP_${cap}`]),
-  "--",
-  ...commandAs(run)
+  ...CAPABILITIES.flatMap((cap) => ["--cap-add", `CAP_${cap}`])
 ]
 
 /** An image's config with `env` as the run had it (`preserve_env`): later runs on the result see it. */
@@ -168,7 +166,7 @@ const flatten = (ctx: RunContext, id: string, lowers: string) =>
   ctx.sandboxes.take.pipe(
     Effect.flatMap((prepared) =>
       runSandbox(
-        { runId: id, mode: "flatten", lowers, rootMode: "", rootOwner: "", keep: false, bwrapArgs: [], stdin: new Uint8Array(), timeoutMs: null, truncateAt: 0 },
+        { runId: id, mode: "flatten", lowers, rootMode: "", rootOwner: "", keep: false, bwrapArgs: [], command: [], stdin: new Uint8Array(), timeoutMs: null, truncateAt: 0 },
         ctx.sandboxHost,
         prepared
       )
@@ -271,6 +269,7 @@ export const executeRun = (
         rootOwner: `${fromHostUid(ctx.host.ids, root.uid)}:${fromHostGid(ctx.host.ids, root.gid)}`,
         keep: !run.disposable,
         bwrapArgs: bwrapArguments(run),
+        command: commandAs(run),
         // Root's group alone is what a sandbox starts with (stage 1 clears the rest).
         groups: run.user === undefined || (run.user.gid === 0 && run.user.groups.length === 0)
           ? undefined

@@ -25,8 +25,13 @@ export interface SandboxLaunch extends ImageGuess {
   readonly mode: "run" | "flatten"
   /** Wait for `save` after the command and copy the upper dir to `runs/<runId>/out`. */
   readonly keep: boolean
-  /** bwrap's options after `--bind ROOT /` (ROOT: the merged tree), then `--`, then the command. */
+  /**
+   * bwrap's options after `--bind ROOT /` (ROOT: the merged tree), handed over by file and passed
+   * by descriptor (`--args`): the sandbox's pid 1 (bwrap) shows none of them in its command line.
+   */
   readonly bwrapArgs: ReadonlyArray<string>
+  /** The command bwrap runs (after `--`). */
+  readonly command: ReadonlyArray<string>
   readonly stdin: Uint8Array
   readonly timeoutMs: number | null
   readonly truncateAt: number

@@ -35,9 +35,12 @@ const writeLaunch = (launch: SandboxLaunch, host: SandboxHost) =>
         launch.network === undefined ? "0" : "1",
         launch.groups === undefined ? "" : String(launch.groups.gid),
         launch.groups === undefined ? "" : launch.groups.supplementary.join(","),
-        ...launch.bwrapArgs
+        ...launch.command
       ]
-      writeFileSync(join(host.stateDir, "runs", launch.runId, "launch"), `${fields.join("\0")}\0`, { mode: 0o644 })
+      const dir = join(host.stateDir, "runs", launch.runId)
+      const nulSeparated = (values: ReadonlyArray<string>) => values.map((value) => `${value}\0`).join("")
+      writeFileSync(join(dir, "args"), nulSeparated(launch.bwrapArgs), { mode: 0o644 })
+      writeFileSync(join(dir, "launch"), nulSeparated(fields), { mode: 0o644 })
     },
     catch: internal("cannot hand the run to its sandbox")
   })

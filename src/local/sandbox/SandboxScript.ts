@@ -18,7 +18,9 @@
  * signal: from then on the whole tree dies with the server (bwrap's `--die-with-parent` carries
  * it on).
  *
- * Stage 2 first prepares: it closes every descriptor the server inherited, mounts a tmpfs on
+ * Stage 2 first prepares: it closes every descriptor the server inherited, sets the namespace's
+ * `user.max_user_namespaces` to 0 (what bwrap's `--disable-userns` does, without the nested user
+ * namespace it needs, which would map one id only), mounts a tmpfs on
  * /tmp (the run's disk quota, and a place bwrap can use), makes the upper dir there, starts the
  * relays that turn the server's sockets into the real pipes bwrap's stdio needs and, with the
  * upper dir on the tmpfs, mounts the image the server expects next (CONTREE_NEXT_*: the last
@@ -27,10 +29,12 @@
  * The run's parameters are in `runs/ID/launch`, NUL-separated: mode, keep (1/0), overlayfs
  * `lowerdir`, the image root's octal mode, its `uid:gid`, whether bwrap waits on fd 4 until the
  * server has the run's network up (1/0), the gid and comma-separated supplementary groups of an
- * image's `User` (empty for root), then bwrap's arguments. Unless the
+ * image's `User` (empty for root), then the command; bwrap's options are in `runs/ID/args`, which
+ * it reads from a descriptor (`--args`), and it starts with an empty environment: the sandbox's
+ * pid 1 shows nothing of the host in its command line or environment. Unless the
  * image is the one mounted ahead, it mounts overlayfs over the
  * image's layers (`userxattr`, so opaque directories work in a user namespace); then it runs
- * bwrap on the merged tree. After the command it reports `status N`; a run that keeps its
+ * bwrap on the merged tree, with the seccomp filter (`sandbox/seccomp.bpf`, see Seccomp) on fd 8. After the command it reports `status N`; a run that keeps its
  * changes then waits for `save` (sent once every process of the sandbox is gone, and its usage
  * read), copies its upper dir out and lists its opaque directories (an xattr Node cannot read)
  * in `runs/ID/opaque`, both at once. `flatten` mode mounts a read-only overlay and copies the
@@ -71,6 +75,8 @@ for fd in /proc/$$/fd/*; do
 done
 # Ahead of demand: the scratch space, the upper dir when it lives there, and the stdio relays.
 mount -t tmpfs -o "size=\${CONTREE_DISK:-1m},mode=0755" contree /tmp 2>&3 || fail "cannot mount the run's scratch space"
+# No user namespace can be made below this one (bwrap's --disable-userns, without the nested namespace it needs).
+echo 0 >/proc/sys/user/max_user_namespaces 2>&3 || fail "cannot disable new user namespaces"
 mkdir -m 755 /tmp/root \${CONTREE_DISK:+/tmp/upper /tmp/work} 2>&3 || fail "cannot create the run's upper dir"
 premounted=
 if [ -n "$CONTREE_DISK" ] && [ -n "$CONTREE_NEXT_LOWERS" ]; then
@@ -82,6 +88,8 @@ if [ -n "$CONTREE_DISK" ] && [ -n "$CONTREE_NEXT_LOWERS" ]; then
       /tmp/next/root 2>/dev/null &&
     premounted=$CONTREE_NEXT_LOWERS
 fi
+# Found now, off the run's path: bwrap starts with an empty environment, PATH included.
+bwrap=$(type -P bwrap) || fail "cannot find bwrap"
 # Real pipes, not the server's sockets: /dev/stdin, /dev/stdout and /dev/stderr cannot open a socket.
 exec 5< <(exec cat) 6> >(exec cat) 7> >(exec cat >&2)
 say prepared
@@ -119,7 +127,8 @@ fi
 (
   for limit in $CONTREE_ULIMITS; do ulimit -"\${limit%%=*}" "\${limit#*=}" 2>&3 || exit 70; done
   # A run with a network starts its command only once the server has brought its interface up.
-  if [ "$gate" = 1 ]; then set -- --block-fd 4 "$@"; else exec 4<&-; fi
+  gated=()
+  if [ "$gate" = 1 ]; then gated=(--block-fd 4); else exec 4<&-; fi
   # An image's User: bwrap (still uid 0, for its mounts) starts in the user's groups, which it keeps
   # and the command inherits; the command switches its uid itself.
   as=()
@@ -127,7 +136,9 @@ fi
     as=(setpriv --regid="$gid")
     if [ -n "$groups" ]; then as+=(--groups="$groups"); else as+=(--clear-groups); fi
   fi
-  exec "\${as[@]}" bwrap --bind "$root" / --json-status-fd 3 "$@" <&5 >&6 2>&7 5<&- 6>&- 7>&-
+  # The seccomp filter (see Seccomp.ts), which bwrap loads just before it execs the command, on fd 8; its options on fd 9.
+  exec 8<../seccomp.bpf 9<"$run/args" || { say "error cannot read the run's sandbox settings"; exit 70; }
+  exec -c "\${as[@]}" "$bwrap" --bind "$root" / --json-status-fd 3 --seccomp 8 --args 9 "\${gated[@]}" -- "$@" <&5 >&6 2>&7 5<&- 6>&- 7>&-
 )
 status=$?
 exec 5<&- 6>&- 7>&-

@@ -19,6 +19,8 @@ export interface StatePaths {
   readonly layers: string
   /** `sandbox/runs/<operation>`: a run's scratch (its saved upper dir); removed when it ends. */
   readonly runs: string
+  /** `sandbox/seccomp.bpf`: the sandboxes' seccomp filter (see Seccomp), written at every start; bwrap reads it. */
+  readonly seccomp: string
   /** `sandbox/runtime/<key>`: the layers of what a run gets at run time (`/etc/hosts`, …), shared by key (see RuntimeLayer). */
   readonly runtime: string
   /** `blobs/<aa>/<sha256>`: uploaded files, content-addressed. */
@@ -36,6 +38,7 @@ export const statePaths = (root: string): StatePaths => ({
   layers: join(root, "sandbox", "layers"),
   runs: join(root, "sandbox", "runs"),
   runtime: join(root, "sandbox", "runtime"),
+  seccomp: join(root, "sandbox", "seccomp.bpf"),
   blobs: join(root, "blobs"),
   links: join(root, "links"),
   tmp: join(root, "tmp")

@@ -80,6 +80,31 @@ describeSandbox("local sandbox", () => {
         }))
     ))
 
+  it.live("shows nothing of the host in pid 1's (bwrap's) command line or environment", () =>
+    withLocal((stateDir) =>
+      Effect.gen(function*() {
+        const image = yield* busybox
+        const op = yield* run(request(image, "tr '\\0' ' ' </proc/1/cmdline; echo; echo ---; tr '\\0' ' ' </proc/1/environ; echo", {
+          env: { TOKEN: "passed" }
+        }))
+        assert.strictEqual(exitCode(op), 0, stderr(op))
+        const [cmdline = "", environ = ""] = stdout(op).split("\n---\n")
+        for (const shown of [cmdline, environ]) {
+          assert.notInclude(shown, stateDir)
+          assert.notInclude(shown, "layers")
+          assert.notInclude(shown, "CONTREE")
+          assert.notInclude(shown, process.cwd())
+        }
+        // bwrap's options (the run's environment among them) came through a descriptor; only the command is left to show.
+        assert.notInclude(cmdline, "passed")
+        assert.match(cmdline, / --args 9 -- \/bin\/sh -c tr /)
+        assert.strictEqual(environ.trim(), "")
+        // The command's own environment is the run's.
+        const env = yield* run(request(image, "echo $TOKEN $HOME", { env: { TOKEN: "passed" } }))
+        assert.strictEqual(stdout(env), "passed /root\n")
+      })
+    ))
+
   it.live("has loopback only: no other interface, and the host's 127.0.0.1 is out of reach", () =>
     withLocal(() =>
       Effect.gen(function*() {
