@@ -29,7 +29,20 @@ export const notFound = (message: string) => new LocalEngineError({ reason: "Not
 export const internal = (what: string) => (cause: unknown) =>
   new LocalEngineError({ reason: "Internal", message: `${what}: ${describeCause(cause)}`, cause })
 
+/** A failed system call as Node reports it: its message names the host paths involved. */
+const isSystemError = (cause: unknown): cause is Error & { readonly code: string; readonly syscall: string } =>
+  cause instanceof Error && typeof (cause as { code?: unknown }).code === "string" && typeof (cause as { syscall?: unknown }).syscall === "string"
+
+/**
+ * What went wrong, for a message: a failed system call by its error code and call alone (`ENOSPC
+ * (write)`), since its message names host paths (the data directory, layer ids) that a client must
+ * not see; the cause itself stays on the error for the server's log.
+ */
 export const describeCause = (cause: unknown): string =>
-  cause instanceof Error ? cause.message : typeof cause === "object" && cause !== null && "message" in cause
+  isSystemError(cause)
+    ? `${cause.code} (${cause.syscall})`
+    : cause instanceof Error
+    ? cause.message
+    : typeof cause === "object" && cause !== null && "message" in cause
     ? String(cause.message)
     : String(cause)
