@@ -2,7 +2,7 @@ import { Clock, Duration, Effect, Schema } from "effect"
 import type { InstanceFileSpec } from "../domain/Instance.js"
 import { encodeStream } from "../domain/OutputStream.js"
 import { ContreeClient } from "../services/ContreeClient.js"
-import { FileSync } from "../services/FileSync.js"
+import { FileSync, type SyncedFile } from "../services/FileSync.js"
 import { OperationWaiter } from "../services/OperationWaiter.js"
 import { RetryPolicy } from "../services/RetryPolicy.js"
 import { fileSyncToolError } from "./fileSyncToolError.js"
@@ -61,6 +61,22 @@ const Input = Schema.Struct({
   )
 })
 
+/**
+ * A synced state's files as the spawn request places them: one object per answer of
+ * `FileSync.files` (kept while the state is unchanged), so a local engine in this process checks
+ * and hashes the same object once, not on every run.
+ */
+const placed = new WeakMap<ReadonlyArray<SyncedFile>, Record<string, InstanceFileSpec>>()
+const placedFiles = (synced: ReadonlyArray<SyncedFile>): Record<string, InstanceFileSpec> => {
+  let files = placed.get(synced)
+  if (files === undefined) {
+    files = {}
+    for (const file of synced) files[file.path] = { uuid: file.uuid, mode: file.mode, uid: 0, gid: 0 }
+    placed.set(synced, files)
+  }
+  return files
+}
+
 export const contreeRun = defineTool({
   name: "contree_run",
   title: "Run a command in a sandbox",
@@ -82,7 +98,7 @@ export const contreeRun = defineTool({
     const waiter = yield* OperationWaiter
     const policy = yield* RetryPolicy
     const image = yield* resolveImage(input.image)
-    const files: Record<string, InstanceFileSpec> = {}
+    let files: Record<string, InstanceFileSpec> = {}
     if (input.directory_state_id !== undefined) {
       const fileSync = yield* FileSync
       const synced = yield* fileSync.files(input.directory_state_id).pipe(
@@ -96,9 +112,12 @@ export const contreeRun = defineTool({
             "(everything excluded, or an empty directory). Check that sync's files and skipped counts."
         )
       }
-      for (const file of synced) files[file.path] = { uuid: file.uuid, mode: file.mode, uid: 0, gid: 0 }
+      files = placedFiles(synced)
     }
-    for (const [path, uuid] of Object.entries(input.files ?? {})) files[path] = { uuid, mode: "0644", uid: 0, gid: 0 }
+    if (input.files !== undefined) {
+      files = { ...files }
+      for (const [path, uuid] of Object.entries(input.files)) files[path] = { uuid, mode: "0644", uid: 0, gid: 0 }
+    }
     const operationId = yield* client.spawnInstance({
       command: input.command,
       image,

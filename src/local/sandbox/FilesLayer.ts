@@ -158,6 +158,8 @@ export class FilesLayers extends Context.Tag("contree/local/FilesLayers")<FilesL
       const records = (yield* ImageStore).records
       const blobs = yield* BlobStore
       const remembered = new Map<string, string | undefined>()
+      // The same files (one array per synced state, run after run; see validateRunRequest) are hashed once.
+      const digests = new WeakMap<ReadonlyArray<RequestedFile>, string>()
       // One build at a time, so a burst of runs on a new state builds it once.
       const building = yield* Effect.makeSemaphore(1)
       const failed = internal("cannot build the layer of the run's files")
@@ -248,7 +250,9 @@ export class FilesLayers extends Context.Tag("contree/local/FilesLayers")<FilesL
       const forRun = (image: ImageRow, stack: LayerStack, files: ReadonlyArray<RequestedFile>, cwd: string) =>
         Effect.gen(function*() {
           // Layers are immutable and uploads never change: the same request over the same layers has the same answer.
-          const request = sha256([image.layers, cwd, files.map((f) => [f.path, f.uuid, f.mode, f.uid, f.gid])])
+          let digest = digests.get(files)
+          if (digest === undefined) digests.set(files, digest = sha256(files.map((f) => [f.path, f.uuid, f.mode, f.uid, f.gid])))
+          const request = sha256([image.layers, cwd, digest])
           const known = remembered.get(request)
           const id = known !== undefined && existsSync(layerDir(paths, known))
             ? known

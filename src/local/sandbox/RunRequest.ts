@@ -56,6 +56,38 @@ const DEFAULT_CWD = "/root"
 const octal = (mode: number) => mode.toString(8).padStart(4, "0")
 const ENV_NAME = /^[^=\0]+$/
 
+/** A request's files checked, and as the operation echoes them. */
+interface ValidatedFiles {
+  readonly files: ReadonlyArray<RequestedFile>
+  readonly echoed: Readonly<Record<string, { readonly uuid: string; readonly mode: string; readonly uid: number; readonly gid: number }>>
+}
+
+/**
+ * The same `files` object (contree_run passes one per synced state to the engine in this
+ * process, run after run) is checked once: thousands of entries cost more than the run.
+ */
+const validatedFiles = new WeakMap<object, ValidatedFiles>()
+
+const validateFiles = (requested: SpawnRequest["files"]): Effect.Effect<ValidatedFiles, LocalEngineError> =>
+  Effect.suspend(() => {
+    const known = validatedFiles.get(requested)
+    if (known !== undefined) return Effect.succeed(known)
+    const files: Array<RequestedFile> = []
+    const echoed: Record<string, { uuid: string; mode: string; uid: number; gid: number }> = {}
+    for (const [path, spec] of Object.entries(requested)) {
+      if (!path.startsWith("/")) return invalidRequest(`file path must be absolute: ${path}`)
+      const mode = parseMode(spec.mode)
+      if (mode === undefined) return invalidRequest(`files[${path}].mode is not an octal mode`)
+      if (spec.uid < 0 || spec.gid < 0) return invalidRequest(`files[${path}] uid and gid must be non-negative integers`)
+      const file = { path: posix.normalize(path), uuid: spec.uuid, mode, uid: spec.uid, gid: spec.gid }
+      files.push(file)
+      echoed[file.path] = { uuid: file.uuid, mode: octal(file.mode), uid: file.uid, gid: file.gid }
+    }
+    const validated = { files, echoed }
+    validatedFiles.set(requested, validated)
+    return Effect.succeed(validated)
+  })
+
 /** The checks the cloud makes on `POST /instances` (spec §3.12), refused with 400 there and InvalidRequest here. */
 export const validateRunRequest = (
   request: SpawnRequest,
@@ -85,14 +117,7 @@ export const validateRunRequest = (
     ]
     const withNul = strings.find(([, value]) => value.includes("\0"))
     if (withNul !== undefined) return yield* invalidRequest(`${withNul[0]} must not contain a NUL character`)
-    const files: Array<RequestedFile> = []
-    for (const [path, spec] of Object.entries(request.files)) {
-      if (!path.startsWith("/")) return yield* invalidRequest(`file path must be absolute: ${path}`)
-      const mode = parseMode(spec.mode)
-      if (mode === undefined) return yield* invalidRequest(`files[${path}].mode is not an octal mode`)
-      if (spec.uid < 0 || spec.gid < 0) return yield* invalidRequest(`files[${path}] uid and gid must be non-negative integers`)
-      files.push({ path: posix.normalize(path), uuid: spec.uuid, mode, uid: spec.uid, gid: spec.gid })
-    }
+    const { files, echoed } = yield* validateFiles(request.files)
     const stdin = streamBytes(request.stdin)
     return {
       argv: request.command === "" ? [] : request.shell ? ["/bin/sh", "-c", request.command] : [request.command, ...request.args],
@@ -126,7 +151,7 @@ export const validateRunRequest = (
         stdin: { value: request.stdin.value, encoding: request.stdin.encoding, truncated: false },
         timeout: request.timeout,
         truncate_output_at: request.truncate_output_at,
-        files: Object.fromEntries(files.map((f) => [f.path, { uuid: f.uuid, mode: octal(f.mode), uid: f.uid, gid: f.gid }])),
+        files: echoed,
         // The current generation's fields, echoed only when given (older clients never see them).
         ...(request.uid === undefined ? {} : { uid: request.uid }),
         ...(request.gid === undefined ? {} : { gid: request.gid }),
