@@ -98,6 +98,24 @@ export class LayerStack {
     return chain[chain.length - 1]
   }
 
+  /**
+   * The names in a directory whose top-most entry is a directory: one readdir per layer, no lstat
+   * per name (a whiteout or a device is a character device, so neither counts).
+   */
+  directoryNames(dir: MergedEntry): ReadonlySet<string> {
+    const seen = new Set<string>()
+    const directories = new Set<string>()
+    for (const index of dir.layers) {
+      const base = this.layers[index]!.dir + (dir.path === "/" ? "" : dir.path)
+      for (const entry of readdirSync(base, { withFileTypes: true })) {
+        if (seen.has(entry.name)) continue
+        seen.add(entry.name)
+        if (entry.isDirectory()) directories.add(entry.name)
+      }
+    }
+    return directories
+  }
+
   /** The entries of a directory, sorted by name. */
   list(dir: MergedEntry): Array<MergedEntry> {
     const seen = new Set<string>()

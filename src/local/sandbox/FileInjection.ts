@@ -108,13 +108,21 @@ export const planInjection = (
         return found
       }
 
+      // Which names are directories, per directory of the image that files go into: a readdir per layer, not an lstat per file.
+      const directoryNames = new Map<string, ReadonlySet<string>>()
+      const directoryNamesIn = (path: string, entry: MergedEntry) => {
+        let names = directoryNames.get(path)
+        if (names === undefined) directoryNames.set(path, names = stack.directoryNames(entry))
+        return names
+      }
+
       if (!workdirExists) directory(cwd)
       for (const file of files) {
         const parent = directory(posix.dirname(file.path))
         const name = posix.basename(file.path)
         const path = posix.join(parent.canonical, name)
         if (directories.has(path)) throw new Refused(`${path} is both a file given and a directory of another file (or the working directory)`)
-        if (parent.entry !== undefined && stack.child(parent.entry, name)?.stats.isDirectory() === true) {
+        if (parent.entry !== undefined && directoryNamesIn(parent.canonical, parent.entry).has(name)) {
           throw new Refused(`${file.path} is a directory in the image`)
         }
         const [uid, gid] = hostIds(file.uid, file.gid)

@@ -77,9 +77,12 @@ export const makeBlobStore = (sql: SqlClient.SqlClient, paths: StatePaths) => {
   const byUuids = (uuids: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, StoredFile>, LocalEngineError> =>
     Effect.forEach(
       Array.from({ length: Math.ceil(uuids.length / ROWS) }, (_, i) => uuids.slice(i * ROWS, (i + 1) * ROWS)),
-      (chunk) => sql`SELECT uuid, sha256, size FROM files WHERE ${sql.in("uuid", chunk)}`.pipe(Effect.flatMap(decodeFiles))
+      // Raw rows: a run given a synced project looks up thousands at once.
+      (chunk) => sql`SELECT uuid, sha256, size FROM files WHERE ${sql.in("uuid", chunk)}`.values
     ).pipe(
-      Effect.map((rows) => new Map(rows.flat().map((row) => [row.uuid, row]))),
+      Effect.map((chunks) =>
+        new Map(chunks.flat().map(([uuid, sha256, size]): [string, StoredFile] => [String(uuid), { uuid: String(uuid), sha256: String(sha256), size: Number(size) }]))
+      ),
       Effect.mapError(internal("cannot read the file records"))
     )
 

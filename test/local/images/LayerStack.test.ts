@@ -57,6 +57,9 @@ describe("LayerStack", () => {
     assert.isUndefined(stack.resolve("/d/deep/f", true))
     assert.isUndefined(stack.resolve("/b/z", true))
     assert.deepStrictEqual(stack.resolve("/a", true)!.layers, [0, 1, 2])
+    // What is a directory without an lstat per name: /c's top-most entry is one, /d's a whiteout, /link a symlink.
+    assert.deepStrictEqual([...stack.directoryNames(stack.root())].sort(), ["a", "b", "c"])
+    assert.deepStrictEqual([...stack.directoryNames(stack.resolve("/a", true)!)], [])
   })
 
   it("resolves symlinks inside the image, never on the host", () => {
