@@ -6,6 +6,7 @@ import { posix } from "node:path"
 import { sha256File } from "../files/sha256File.js"
 import { type KnownUpload, REVALIDATE_AFTER_MS, uploadDeduplicatedWith } from "../files/uploadDeduplicated.js"
 import { errorCode, walkTree, type WalkedFile } from "../files/walkTree.js"
+import { RecentMap } from "../domain/RecentMap.js"
 import { ContreeClient } from "../services/ContreeClient.js"
 import { ContreeApiError } from "../services/ContreeError.js"
 import { HostFileStore } from "../services/HostFileStore.js"
@@ -161,12 +162,7 @@ export const makeFileSync = Effect.gen(function*() {
   // only while the versions match, so another process sharing the database is noticed. The
   // content facts (uuid, verified_at) in a copy may lag behind a sync of another state with the
   // same content; the worst that does is one needless revalidation or hash lookup.
-  const recorded = new Map<number, { readonly version: number; readonly files: Map<string, Recorded> }>()
-  const remember = (stateId: number, version: number, files: Map<string, Recorded>) => {
-    recorded.delete(stateId)
-    recorded.set(stateId, { version, files })
-    if (recorded.size > MAX_REMEMBERED_STATES) recorded.delete(recorded.keys().next().value!)
-  }
+  const recorded = new RecentMap<number, { readonly version: number; readonly files: Map<string, Recorded> }>(MAX_REMEMBERED_STATES)
 
   // Raw rows: building 10,000 row objects costs three times as much as the arrays.
   const loadRecorded = (stateId: number) =>
@@ -389,7 +385,7 @@ export const makeFileSync = Effect.gen(function*() {
           if (fact !== undefined && fact.verifiedAt !== was.verifiedAt) files.set(path, { ...was, uuid: fact.uuid, verifiedAt: fact.verifiedAt })
         }
       }
-      remember(written.id, written.version, files)
+      recorded.set(written.id, { version: written.version, files })
 
       return {
         directoryStateId: written.id,
@@ -426,7 +422,7 @@ export const makeFileSync = Effect.gen(function*() {
   // Every run with a state reads its files: the last answer is kept while nothing was written
   // since, here (`localWrites`) or by another process (SQLite's data_version). A state's own
   // version is not enough: a sync of another state may re-upload shared content under a new uuid.
-  const placed = new Map<number, { readonly written: string; readonly files: ReadonlyArray<SyncedFile> }>()
+  const placed = new RecentMap<number, { readonly written: string; readonly files: ReadonlyArray<SyncedFile> }>(MAX_REMEMBERED_STATES)
   let localWrites = 0
   const writtenMark = sql`PRAGMA data_version`.values.pipe(
     Effect.map((rows) => `${rows[0]?.[0]}:${localWrites}`),
@@ -450,9 +446,7 @@ export const makeFileSync = Effect.gen(function*() {
       Effect.mapError(storage("read the synced files"))
     )
     const synced = rows.map(([path, mode, uuid]) => ({ path: targetPath(state.destination, String(path)), uuid: String(uuid), mode: octalMode(Number(mode)) }))
-    placed.delete(directoryStateId)
     placed.set(directoryStateId, { written, files: synced })
-    if (placed.size > MAX_REMEMBERED_STATES) placed.delete(placed.keys().next().value!)
     return synced
   })
 

@@ -4,6 +4,7 @@ import { Clock, Context, Effect, Layer } from "effect"
 import { createHash } from "node:crypto"
 import { chmodSync, chownSync, closeSync, existsSync, fchmodSync, fchownSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs"
 import { dirname, join } from "node:path"
+import { RecentMap } from "../../domain/RecentMap.js"
 import { EngineHost } from "../host/EngineHost.js"
 import { removeTree } from "../host/removeTree.js"
 import type { LayerStack, StackLayer } from "../images/LayerStack.js"
@@ -157,7 +158,7 @@ export class FilesLayers extends Context.Tag("contree/local/FilesLayers")<FilesL
       const { paths, host, settings } = yield* EngineHost
       const records = (yield* ImageStore).records
       const blobs = yield* BlobStore
-      const remembered = new Map<string, string | undefined>()
+      const remembered = new RecentMap<string, string | undefined>(REMEMBERED_REQUESTS)
       // The same files (one array per synced state, run after run; see validateRunRequest) are hashed once.
       const digests = new WeakMap<ReadonlyArray<RequestedFile>, string>()
       // One build at a time, so a burst of runs on a new state builds it once.
@@ -260,9 +261,7 @@ export class FilesLayers extends Context.Tag("contree/local/FilesLayers")<FilesL
             ? undefined
             : yield* plan(stack, files, cwd).pipe(Effect.flatMap((planned) => (planned === undefined ? Effect.succeed(undefined) : layerFor(image, stack, planned))))
           if (id !== undefined) yield* touch(id)
-          remembered.delete(request)
           remembered.set(request, id)
-          if (remembered.size > REMEMBERED_REQUESTS) remembered.delete(remembered.keys().next().value!)
           return id
         })
 

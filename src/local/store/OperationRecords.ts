@@ -2,6 +2,7 @@ import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Effect, Option, Schema } from "effect"
 import { createHash } from "node:crypto"
+import { RecentMap } from "../../domain/RecentMap.js"
 import { Operation, type OperationKind, OperationStatus, OperationSummary } from "../../domain/Operation.js"
 import type { RecordError } from "./ImageRecords.js"
 import type { Window } from "./QueryRules.js"
@@ -107,13 +108,8 @@ export type OperationRecords = ReturnType<typeof makeOperationRecords>
  */
 export const makeOperationRecords = (sql: SqlClient.SqlClient) => {
   const changed = (rows: ReadonlyArray<unknown>) => rows.length > 0
-  const fileSets = new Map<string, unknown>()
+  const fileSets = new RecentMap<string, unknown>(REMEMBERED_FILE_SETS)
   const keyOf = new WeakMap<object, string>()
-  const remember = (key: string, files: unknown) => {
-    fileSets.delete(key)
-    fileSets.set(key, files)
-    if (fileSets.size > REMEMBERED_FILE_SETS) fileSets.delete(fileSets.keys().next().value!)
-  }
 
   /** The metadata without its `files`, and their key once they are stored. */
   const storeFiles = (metadata: Record<string, unknown>): Effect.Effect<readonly [Record<string, unknown>, string | null], SqlError> => {
@@ -124,7 +120,7 @@ export const makeOperationRecords = (sql: SqlClient.SqlClient) => {
     const json = JSON.stringify(files)
     const key = createHash("sha256").update(json).digest("hex")
     keyOf.set(files, key)
-    remember(key, files)
+    fileSets.set(key, files)
     return sql`INSERT INTO operation_files (key, files) VALUES (${key}, ${json}) ON CONFLICT(key) DO NOTHING`.pipe(Effect.as([rest, key] as const))
   }
 
@@ -134,7 +130,7 @@ export const makeOperationRecords = (sql: SqlClient.SqlClient) => {
       : sql`SELECT files FROM operation_files WHERE key = ${key}`.pipe(
         Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ files: Schema.parseJson() })))),
         Effect.map((rows) => rows[0]?.files ?? {}),
-        Effect.tap((files) => remember(key, files))
+        Effect.tap((files) => fileSets.set(key, files))
       )
 
   const insert = (row: OperationRow): Effect.Effect<void, SqlError> =>
