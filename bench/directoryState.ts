@@ -96,4 +96,7 @@ export const directoryStateBench = async (bin: string, baseEnv: NodeJS.ProcessEn
 
 // `vite-node bench/directoryState.ts -- --bin DIST/bin.js`: this bench alone, against any build (an older one, to compare).
 const at = process.argv.indexOf("--bin")
-if (at !== -1) await directoryStateBench(process.argv[at + 1]!, { PATH: process.env["PATH"], HOME: mkdtempSync(join(tmpdir(), "contree-bench-home-")) })
+if (at !== -1) {
+  const home = mkdtempSync(join(tmpdir(), "contree-bench-home-"))
+  await directoryStateBench(process.argv[at + 1]!, { PATH: process.env["PATH"], HOME: home }).finally(() => rmSync(home, { recursive: true, force: true }))
+}
